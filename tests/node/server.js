@@ -1,0 +1,332 @@
+// node-opcua test peer for TwinGateway's interop tests and benchmarks.
+//
+//   node server.js --port N [--bench-items N] [--users user:password[,user:password]] [--pki DIR]
+//                  [--allow-anonymous-transfer] [--ignore-stdin]
+//
+// stdout carries exactly one line, once the server listens:
+//   {"event":"listening","port":N,"endpointUrl":"opc.tcp://127.0.0.1:N","namespaceIndex":K,"namespaceUri":"..."}
+// Everything else goes to stderr. The process exits on SIGTERM/SIGINT and when stdin closes (so a crashed
+// parent never leaves it behind); --ignore-stdin turns the latter off for runs by hand.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: args } = parseArgs({
+    options: {
+        port: { type: "string" },
+        "bench-items": { type: "string", default: "0" },
+        users: { type: "string", multiple: true },
+        pki: { type: "string" },
+        "allow-anonymous-transfer": { type: "boolean", default: false },
+        "ignore-stdin": { type: "boolean", default: false }
+    },
+    strict: true
+});
+
+function fail(message) {
+    process.stderr.write(`server.js: ${message}\n`);
+    process.exit(2);
+}
+
+const port = Number.parseInt(args.port ?? "", 10);
+if (!Number.isInteger(port) || port <= 0 || port > 65535) fail("--port N (1..65535) is required");
+const benchItems = Number.parseInt(args["bench-items"], 10);
+if (!Number.isInteger(benchItems) || benchItems < 0) fail("--bench-items must be a non-negative integer");
+
+const users = new Map();
+for (const spec of (args.users ?? ["operator:secret1"]).flatMap((s) => s.split(","))) {
+    const colon = spec.indexOf(":");
+    if (colon <= 0) fail(`--users expects user:password, got '${spec}'`);
+    users.set(spec.slice(0, colon), spec.slice(colon + 1));
+}
+
+const pkiRoot = args.pki ?? fs.mkdtempSync(path.join(os.tmpdir(), "twingateway-node-opcua-pki-"));
+fs.mkdirSync(pkiRoot, { recursive: true });
+// node-opcua keeps other per-user state under $XDG_CONFIG_HOME; keep it next to the PKI unless the caller chose.
+process.env.XDG_CONFIG_HOME ??= path.join(pkiRoot, "config");
+
+// Imported after XDG_CONFIG_HOME is settled: node-opcua reads it when its modules load.
+const {
+    DataType,
+    MessageSecurityMode,
+    MonitoredItem,
+    OPCUACertificateManager,
+    OPCUAServer,
+    SecurityPolicy,
+    StatusCodes,
+    UserTokenPolicy,
+    UserTokenType,
+    Variant,
+    VariantArrayType,
+    nodesets
+} = await import("node-opcua");
+const { build_address_space_for_conformance_testing } = await import(
+    "node-opcua-address-space-for-conformance-testing"
+);
+
+const log = (...parts) => process.stderr.write(`${parts.join(" ")}\n`);
+const applicationUri = "urn:twingateway:test:node-opcua-server";
+
+// node-opcua clamps every requested sampling interval to MonitoredItem.minimumSamplingInterval (50 ms) and
+// MinSupportedSampleRate (100 ms); the 10 ms variables below need both lowered.
+MonitoredItem.minimumSamplingInterval = 10;
+
+const serverCertificateManager = new OPCUACertificateManager({
+    automaticallyAcceptUnknownCertificate: true,
+    rootFolder: path.join(pkiRoot, "PKI")
+});
+const userCertificateManager = new OPCUACertificateManager({
+    automaticallyAcceptUnknownCertificate: true,
+    rootFolder: path.join(pkiRoot, "UserPKI")
+});
+
+const server = new OPCUAServer({
+    port,
+    hostname: "127.0.0.1",
+    nodeset_filename: [nodesets.standard],
+    serverCertificateManager,
+    userCertificateManager,
+    securityPolicies: [SecurityPolicy.None],
+    securityModes: [MessageSecurityMode.None],
+    allowAnonymous: true,
+    allowAnonymousSubscriptionTransferOnUnsecuredChannel: args["allow-anonymous-transfer"],
+    userManager: {
+        isValidUser: (userName, password) => users.has(userName) && users.get(userName) === password
+    },
+    serverInfo: {
+        applicationUri,
+        productUri: "urn:twingateway:test:node-opcua",
+        applicationName: { text: "TwinGateway node-opcua test peer", locale: "en" }
+    },
+    buildInfo: { productName: "TwinGateway node-opcua test peer", softwareVersion: "2.186.4" },
+    maxConnectionsPerEndpoint: 100,
+    serverCapabilities: {
+        maxSessions: 100,
+        maxSubscriptions: 1000,
+        maxSubscriptionsPerSession: 100,
+        maxMonitoredItems: 1_000_000,
+        maxMonitoredItemsPerSubscription: 100_000,
+        maxMonitoredItemsQueueSize: 60_000,
+        minSupportedSampleRate: 10,
+        maxBrowseContinuationPoints: 100,
+        operationLimits: {
+            maxMonitoredItemsPerCall: 20_000,
+            maxNodesPerRead: 20_000,
+            maxNodesPerWrite: 20_000,
+            maxNodesPerBrowse: 20_000,
+            maxNodesPerMethodCall: 1000,
+            maxNodesPerRegisterNodes: 20_000,
+            maxNodesPerTranslateBrowsePathsToNodeIds: 20_000
+        }
+    }
+});
+
+await server.initialize();
+
+// With SecurityPolicy None as the only policy, node-opcua offers no UserName token policy at all (the ones it
+// would add want the password encrypted with another policy, and OPCUAServer does not pass its
+// allowUnsecurePassword option down). Add a plain-text one first in the list, so username/password works on the
+// None endpoint; the server takes a token whose policy has no securityPolicyUri as clear text.
+for (const endpoint of server.endpoints) {
+    for (const description of endpoint.endpointDescriptions()) {
+        const tokens = description.userIdentityTokens ?? [];
+        if (!tokens.some((t) => t.tokenType === UserTokenType.UserName && !t.securityPolicyUri)) {
+            tokens.unshift(
+                new UserTokenPolicy({
+                    policyId: "username_unsecure",
+                    tokenType: UserTokenType.UserName,
+                    issuedTokenType: null,
+                    issuerEndpointUrl: null,
+                    securityPolicyUri: null
+                })
+            );
+            description.userIdentityTokens = tokens;
+        }
+    }
+}
+
+const addressSpace = server.engine.addressSpace;
+await build_address_space_for_conformance_testing(addressSpace);
+const namespace = addressSpace.getOwnNamespace();
+const objectsFolder = addressSpace.rootFolder.objects;
+const timers = [];
+
+const RW = "CurrentRead | CurrentWrite";
+const RO = "CurrentRead";
+
+const test = namespace.addFolder(objectsFolder, { nodeId: "s=Test", browseName: "Test" });
+
+let counter = 0;
+const counterVar = namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Counter",
+    browseName: "Counter",
+    dataType: "Int32",
+    accessLevel: RO,
+    userAccessLevel: RO,
+    minimumSamplingInterval: 10,
+    value: new Variant({ dataType: DataType.Int32, value: 0 })
+});
+const sineVar = namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Sine",
+    browseName: "Sine",
+    dataType: "Double",
+    accessLevel: RO,
+    userAccessLevel: RO,
+    minimumSamplingInterval: 10,
+    value: new Variant({ dataType: DataType.Double, value: 0 })
+});
+const t0 = Date.now();
+timers.push(
+    setInterval(() => {
+        counter = (counter + 1) | 0;
+        counterVar.setValueFromSource(new Variant({ dataType: DataType.Int32, value: counter }));
+        sineVar.setValueFromSource(new Variant({ dataType: DataType.Double, value: Math.sin((Date.now() - t0) / 1000) }));
+    }, 10)
+);
+
+namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Writable.Double",
+    browseName: "WritableDouble",
+    dataType: "Double",
+    accessLevel: RW,
+    userAccessLevel: RW,
+    minimumSamplingInterval: 10,
+    value: new Variant({ dataType: DataType.Double, value: 0 })
+});
+namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Writable.String",
+    browseName: "WritableString",
+    dataType: "String",
+    accessLevel: RW,
+    userAccessLevel: RW,
+    minimumSamplingInterval: 10,
+    value: new Variant({ dataType: DataType.String, value: "" })
+});
+namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Writable.Int32Array",
+    browseName: "WritableInt32Array",
+    dataType: "Int32",
+    valueRank: 1,
+    arrayDimensions: [0],
+    accessLevel: RW,
+    userAccessLevel: RW,
+    minimumSamplingInterval: 10,
+    value: new Variant({ dataType: DataType.Int32, arrayType: VariantArrayType.Array, value: new Int32Array([1, 2, 3]) })
+});
+namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.ReadOnly",
+    browseName: "ReadOnly",
+    dataType: "Double",
+    accessLevel: RO,
+    userAccessLevel: RO,
+    minimumSamplingInterval: 100,
+    value: new Variant({ dataType: DataType.Double, value: 42.5 })
+});
+
+const methods = namespace.addObject({ componentOf: test, nodeId: "s=Test.Methods", browseName: "Methods" });
+const add = namespace.addMethod(methods, {
+    nodeId: "s=Test.Methods.Add",
+    browseName: "Add",
+    inputArguments: [
+        { name: "a", description: { text: "first addend" }, dataType: DataType.Double },
+        { name: "b", description: { text: "second addend" }, dataType: DataType.Double }
+    ],
+    outputArguments: [{ name: "sum", description: { text: "a + b" }, dataType: DataType.Double }]
+});
+add.bindMethod((inputArguments, _context, callback) => {
+    const [a, b] = inputArguments.map((v) => v.value);
+    callback(null, {
+        statusCode: StatusCodes.Good,
+        outputArguments: [{ dataType: DataType.Double, value: a + b }]
+    });
+});
+const failMethod = namespace.addMethod(methods, { nodeId: "s=Test.Methods.Fail", browseName: "Fail" });
+failMethod.bindMethod((_inputArguments, _context, callback) => {
+    callback(null, { statusCode: StatusCodes.BadInvalidArgument });
+});
+
+// Enough children that a browse with a small maxReferencesPerNode must go on with BrowseNext.
+const big = namespace.addFolder(test, { nodeId: "s=Test.Big", browseName: "Big" });
+for (let i = 0; i < 1500; i++) {
+    const suffix = String(i).padStart(4, "0");
+    namespace.addVariable({
+        componentOf: big,
+        nodeId: `s=Test.Big.${suffix}`,
+        browseName: `V${suffix}`,
+        dataType: "Double",
+        accessLevel: RO,
+        userAccessLevel: RO,
+        minimumSamplingInterval: 100,
+        value: new Variant({ dataType: DataType.Double, value: i })
+    });
+}
+
+// Benchmark items: one timer changes every value each 100 ms; the sampler (100 ms) reads them through get().
+if (benchItems > 0) {
+    const bench = namespace.addFolder(objectsFolder, { nodeId: "s=Bench", browseName: "Bench" });
+    const values = new Float64Array(benchItems);
+    for (let i = 0; i < benchItems; i++) {
+        values[i] = i;
+        const index = i;
+        const variable = namespace.addVariable({
+            componentOf: bench,
+            nodeId: `s=Bench.${i}`,
+            browseName: `B${i}`,
+            dataType: "Double",
+            accessLevel: RO,
+            userAccessLevel: RO,
+            minimumSamplingInterval: 100
+        });
+        variable.bindVariable({ get: () => new Variant({ dataType: DataType.Double, value: values[index] }) }, true);
+    }
+    timers.push(
+        setInterval(() => {
+            for (let i = 0; i < benchItems; i++) values[i] += 1;
+        }, 100)
+    );
+}
+
+await server.start();
+
+const namespaceIndex = namespace.index;
+process.stdout.write(
+    `${JSON.stringify({
+        event: "listening",
+        port,
+        endpointUrl: `opc.tcp://127.0.0.1:${port}`,
+        namespaceIndex,
+        namespaceUri: namespace.namespaceUri
+    })}\n`
+);
+log(`server.js: listening on port ${port}, pki ${pkiRoot}, bench items ${benchItems}, users ${[...users.keys()].join(",")}`);
+
+let stopping = false;
+async function stop(reason) {
+    if (stopping) return;
+    stopping = true;
+    log(`server.js: stopping (${reason})`);
+    for (const t of timers) clearInterval(t);
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    try {
+        await server.shutdown(0);
+    } catch (err) {
+        log(`server.js: shutdown error ${err?.message ?? err}`);
+    }
+    process.exit(0);
+}
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));
+if (!args["ignore-stdin"]) {
+    process.stdin.on("end", () => stop("stdin closed"));
+    process.stdin.on("close", () => stop("stdin closed"));
+    process.stdin.on("error", () => stop("stdin error"));
+    process.stdin.resume();
+}
