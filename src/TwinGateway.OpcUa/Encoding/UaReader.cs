@@ -302,19 +302,28 @@ public ref struct UaReader
     {
         var mask = ReadByte();
         var typeId = mask & 0x3F;
-        if (typeId > (int)BuiltInType.DiagnosticInfo)
+        if (typeId > MaxReservedTypeId)
         {
             throw new ServiceResultException(StatusCodes.BadDecodingError,
                 $"invalid Variant type id {typeId} at offset {_position - 1}");
         }
 
         var type = (BuiltInType)typeId;
+
+        // OPC 10000-6 §5.2.2.16: ids 26..31 are reserved; decoders shall accept them, read the value as a ByteString
+        // (or an array of ByteStrings) and pass the id on. Encoders never write them.
+        var wireType = typeId > (int)BuiltInType.DiagnosticInfo ? BuiltInType.ByteString : type;
         if ((mask & 0x80) == 0)
         {
             if ((mask & 0x40) != 0)
             {
                 throw new ServiceResultException(StatusCodes.BadDecodingError,
                     $"Variant at offset {_position - 1} has array dimensions but is not an array");
+            }
+
+            if (wireType != type)
+            {
+                return Variant.FromReference(type, ReadByteString(), false);
             }
 
             return type switch
@@ -347,7 +356,7 @@ public ref struct UaReader
         Enter();
         try
         {
-            var elements = ReadArrayOf(type);
+            var elements = ReadArrayOf(wireType);
             if ((mask & 0x40) == 0)
             {
                 return Variant.FromReference(type, elements, true);
@@ -360,7 +369,9 @@ public ref struct UaReader
             }
 
             var dims = new int[rank];
+            var length = elements?.Length ?? 0;
             long product = 1;
+            var hasZero = false;
             for (var i = 0; i < rank; i++)
             {
                 dims[i] = ReadInt32();
@@ -369,17 +380,30 @@ public ref struct UaReader
                     throw new ServiceResultException(StatusCodes.BadDecodingError, $"matrix dimension {i} is negative ({dims[i]})");
                 }
 
-                product *= dims[i];
+                // Stop multiplying once past the element count: the product of hostile dimensions must not wrap
+                // around to a value that happens to match (2^30 x 2^30 x 2^30 is 0 modulo 2^64).
+                if (dims[i] == 0)
+                {
+                    hasZero = true;
+                }
+                else if (product <= length)
+                {
+                    product *= dims[i];
+                }
             }
 
-            var length = elements?.Length ?? 0;
+            if (hasZero)
+            {
+                product = 0;
+            }
+
             if (product != length)
             {
                 throw new ServiceResultException(StatusCodes.BadDecodingError,
                     $"matrix dimensions [{string.Join(",", dims)}] do not match its {length} elements");
             }
 
-            return Variant.FromReference(type, new Matrix(elements ?? Array.CreateInstance(Variant.ArrayTypeOf(type).GetElementType()!, 0), dims), true);
+            return Variant.FromReference(type, new Matrix(elements ?? Array.CreateInstance(Variant.ArrayTypeOf(wireType).GetElementType()!, 0), dims), true);
         }
         finally
         {
@@ -429,6 +453,9 @@ public ref struct UaReader
         BuiltInType.DiagnosticInfo => ReadDiagnosticInfo(),
         _ => throw new ServiceResultException(StatusCodes.BadDecodingError, $"cannot read a {type}"),
     };
+
+    /// <summary>The highest Variant type id a decoder accepts: 26..31 are reserved and read as ByteStrings.</summary>
+    private const int MaxReservedTypeId = 31;
 
     /// <summary>Smallest encoded size of one element, used to bound array counts before allocating.</summary>
     internal static int MinEncodedSize(BuiltInType type) => type switch
@@ -560,6 +587,9 @@ public static class UaDateTime
 {
     private const long TicksAt1601 = 504911232000000000L;
 
+    /// <summary>9999-12-31 23:59:59 UTC: this and anything later is encoded as Int64.MaxValue (OPC 10000-6 §5.2.2.5).</summary>
+    private const long TicksAtLatest = 3155378975990000000L;
+
     public static DateTime FromWire(long value)
     {
         if (value <= 0)
@@ -583,7 +613,7 @@ public static class UaDateTime
             return 0;
         }
 
-        if (value == DateTime.MaxValue)
+        if (ticks >= TicksAtLatest)
         {
             return long.MaxValue;
         }

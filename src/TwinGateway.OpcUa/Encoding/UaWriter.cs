@@ -33,7 +33,11 @@ public sealed class UaWriter : IDisposable
     public byte[] ToArray() => WrittenSpan.ToArray();
 
     /// <summary>Forgets what was written, keeping the buffer (for reuse on a hot path).</summary>
-    public void Reset() => _position = 0;
+    public void Reset()
+    {
+        _position = 0;
+        _depth = 0; // a write that failed half-way through a nested value leaves the depth raised
+    }
 
     /// <summary>Reserves <paramref name="count"/> bytes to be patched later (headers whose size is known at the end).</summary>
     public int Reserve(int count)
@@ -97,8 +101,18 @@ public sealed class UaWriter : IDisposable
     public void WriteUInt32(uint value) { BinaryPrimitives.WriteUInt32LittleEndian(GetSpan(4), value); _position += 4; }
     public void WriteInt64(long value) { BinaryPrimitives.WriteInt64LittleEndian(GetSpan(8), value); _position += 8; }
     public void WriteUInt64(ulong value) { BinaryPrimitives.WriteUInt64LittleEndian(GetSpan(8), value); _position += 8; }
-    public void WriteFloat(float value) { BinaryPrimitives.WriteSingleLittleEndian(GetSpan(4), value); _position += 4; }
-    public void WriteDouble(double value) { BinaryPrimitives.WriteDoubleLittleEndian(GetSpan(8), value); _position += 8; }
+    public void WriteFloat(float value) { BinaryPrimitives.WriteInt32LittleEndian(GetSpan(4), FloatBits(value)); _position += 4; }
+    public void WriteDouble(double value) { BinaryPrimitives.WriteInt64LittleEndian(GetSpan(8), DoubleBits(value)); _position += 8; }
+
+    /// <summary>OPC 10000-6 §5.2.2.3: encoders shall write every NaN as the quiet NaN 0xFFC00000 (bytes 00 00 C0 FF).</summary>
+    private const int CanonicalFloatNaN = unchecked((int)0xFFC00000);
+
+    /// <summary>OPC 10000-6 §5.2.2.3: encoders shall write every NaN as the quiet NaN 0xFFF8000000000000 (bytes ... F8 FF).</summary>
+    private const long CanonicalDoubleNaN = unchecked((long)0xFFF8000000000000);
+
+    private static int FloatBits(float value) => float.IsNaN(value) ? CanonicalFloatNaN : BitConverter.SingleToInt32Bits(value);
+
+    private static long DoubleBits(double value) => double.IsNaN(value) ? CanonicalDoubleNaN : BitConverter.DoubleToInt64Bits(value);
     public void WriteStatusCode(StatusCode value) => WriteUInt32(value.Code);
     public void WriteDateTime(DateTime value) => WriteInt64(UaDateTime.ToWire(value));
 
@@ -211,8 +225,11 @@ public sealed class UaWriter : IDisposable
 
     public void WriteExpandedNodeId(ExpandedNodeId value)
     {
+        // OPC 10000-6 §5.2.2.10: the NamespaceUri is not present if null or empty; when it is present the
+        // NamespaceIndex of the NodeId is written as 0.
+        var hasUri = !string.IsNullOrEmpty(value.NamespaceUri);
         byte flags = 0;
-        if (value.NamespaceUri is not null)
+        if (hasUri)
         {
             flags |= 0x80;
         }
@@ -222,8 +239,8 @@ public sealed class UaWriter : IDisposable
             flags |= 0x40;
         }
 
-        WriteNodeId(value.NodeId, flags);
-        if (value.NamespaceUri is not null)
+        WriteNodeId(hasUri ? WithNamespaceZero(value.NodeId) : value.NodeId, flags);
+        if (hasUri)
         {
             WriteString(value.NamespaceUri);
         }
@@ -234,6 +251,14 @@ public sealed class UaWriter : IDisposable
         }
     }
 
+    private static NodeId WithNamespaceZero(NodeId id) => id.NamespaceIndex == 0 ? id : id.IdType switch
+    {
+        IdType.Numeric => new NodeId(id.NumericId),
+        IdType.String => new NodeId(id.StringId, 0),
+        IdType.Guid => new NodeId(id.GuidId, 0),
+        _ => new NodeId(id.OpaqueId, 0),
+    };
+
     public void WriteQualifiedName(QualifiedName value)
     {
         WriteUInt16(value.NamespaceIndex);
@@ -242,24 +267,27 @@ public sealed class UaWriter : IDisposable
 
     public void WriteLocalizedText(LocalizedText value)
     {
+        // OPC 10000-6 §5.2.2.14: Locale and Text are each omitted if null or empty.
+        var hasLocale = !string.IsNullOrEmpty(value.Locale);
+        var hasText = !string.IsNullOrEmpty(value.Text);
         byte mask = 0;
-        if (value.Locale is not null)
+        if (hasLocale)
         {
             mask |= 0x01;
         }
 
-        if (value.Text is not null)
+        if (hasText)
         {
             mask |= 0x02;
         }
 
         WriteByte(mask);
-        if (value.Locale is not null)
+        if (hasLocale)
         {
             WriteString(value.Locale);
         }
 
-        if (value.Text is not null)
+        if (hasText)
         {
             WriteString(value.Text);
         }
@@ -417,14 +445,18 @@ public sealed class UaWriter : IDisposable
                     break;
                 case BuiltInType.Int32:
                 case BuiltInType.UInt32:
-                case BuiltInType.Float:
                 case BuiltInType.StatusCode:
                     WriteUInt32((uint)value.Bits);
                     break;
+                case BuiltInType.Float:
+                    WriteFloat(BitConverter.Int32BitsToSingle((int)value.Bits));
+                    break;
                 case BuiltInType.Int64:
                 case BuiltInType.UInt64:
-                case BuiltInType.Double:
                     WriteInt64(value.Bits);
+                    break;
+                case BuiltInType.Double:
+                    WriteDouble(BitConverter.Int64BitsToDouble(value.Bits));
                     break;
                 case BuiltInType.DateTime:
                     WriteDateTime(new DateTime(value.Bits, DateTimeKind.Utc));
@@ -443,6 +475,14 @@ public sealed class UaWriter : IDisposable
 
         var matrix = value.Reference as Matrix;
         var elements = matrix?.Elements ?? value.Reference as Array;
+
+        // OPC 10000-6 §5.2.2.16: ArrayDimensions are only present for 2 or more dimensions that are all greater
+        // than 0; any other matrix goes on the wire as its flat array.
+        if (matrix is not null && (matrix.Dimensions.Length < 2 || matrix.Dimensions.AsSpan().Contains(0)))
+        {
+            matrix = null;
+        }
+
         WriteByte((byte)((byte)type | 0x80 | (matrix is null ? 0 : 0x40)));
         Enter();
         if (elements is null)

@@ -143,7 +143,8 @@ public readonly struct NodeId : IEquatable<NodeId>
             return false;
         }
 
-        var rest = text.AsSpan().Trim();
+        // Only leading white space is dropped: a string identifier may end in white space (OPC 10000-6 §5.3.1.10).
+        var rest = text.AsSpan().TrimStart();
         ushort ns = 0;
         if (rest.StartsWith("ns=", StringComparison.Ordinal))
         {
@@ -170,6 +171,11 @@ public readonly struct NodeId : IEquatable<NodeId>
         }
 
         var value = rest[2..];
+        if (rest[0] != 's')
+        {
+            value = value.TrimEnd();
+        }
+
         switch (rest[0])
         {
             case 'i':

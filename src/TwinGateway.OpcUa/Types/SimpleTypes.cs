@@ -99,4 +99,14 @@ public sealed record ExtensionObject
     public ExtensionObjectEncoding Encoding { get; }
 
     public bool IsDecoded => Body is IEncodeable;
+
+    /// <summary>Equal when the type, encoding and body are; opaque (byte[]) bodies compare by content.</summary>
+    public bool Equals(ExtensionObject? other) =>
+        other is not null
+        && TypeId == other.TypeId
+        && Encoding == other.Encoding
+        && (Body is byte[] mine && other.Body is byte[] theirs ? mine.AsSpan().SequenceEqual(theirs) : Equals(Body, other.Body));
+
+    public override int GetHashCode() =>
+        HashCode.Combine(TypeId, Encoding, Body is byte[] bytes ? bytes.Length : Body?.GetHashCode() ?? 0);
 }

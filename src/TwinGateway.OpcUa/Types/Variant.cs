@@ -79,6 +79,7 @@ public readonly struct Variant : IEquatable<Variant>
         }
 
         long product = 1;
+        var hasZero = false;
         foreach (var d in dimensions)
         {
             if (d < 0)
@@ -86,7 +87,20 @@ public readonly struct Variant : IEquatable<Variant>
                 throw new ArgumentException("matrix dimensions cannot be negative", nameof(dimensions));
             }
 
-            product *= d;
+            // Stop multiplying once past the element count so the product cannot wrap around to a match.
+            if (d == 0)
+            {
+                hasZero = true;
+            }
+            else if (product <= elements.Length)
+            {
+                product *= d;
+            }
+        }
+
+        if (hasZero)
+        {
+            product = 0;
         }
 
         if (product != elements.Length)

@@ -1,0 +1,445 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TwinGateway.OpcUa.Channel;
+using TwinGateway.OpcUa.Types;
+
+namespace TwinGateway.OpcUa.Client;
+
+/// <summary>
+/// An OPC UA client session over UA-TCP (SecurityPolicy None) that survives the network: when the socket drops,
+/// the server restarts or the server goes silent, it reconnects with backoff, reactivates the session on a new
+/// channel, or creates a new session and transfers (or recreates) its subscriptions, republishing what the server
+/// still holds. Whatever cannot be recovered is reported as a <see cref="NotificationGap"/>, never dropped silently.
+/// </summary>
+public sealed partial class OpcUaClient : IAsyncDisposable
+{
+    private readonly OpcUaClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _reconnectLock = new(1, 1);
+    private readonly Channel<ConnectionStateChange> _stateChanges = System.Threading.Channels.Channel.CreateUnbounded<ConnectionStateChange>();
+    private volatile ClientSecureChannel? _channel;
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private NodeId _authenticationToken;
+    private byte[]? _serverNonce;
+    private byte[]? _serverCertificate;
+    private EndpointDescription[] _serverEndpoints = [];
+    private Task? _supervisor;
+    private uint _requestHandle;
+    private int _disposed;
+    private ConnectionStateChange _state;
+
+    private OpcUaClient(string endpointUrl, OpcUaClientOptions options, TimeProvider time, ILogger logger)
+    {
+        EndpointUrl = endpointUrl;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _state = new ConnectionStateChange(ConnectionStatus.Disconnected, StatusCodes.Good, "not connected", time.GetUtcNow());
+    }
+
+    public string EndpointUrl { get; }
+
+    public OpcUaClientOptions Options => _options;
+
+    /// <summary>The server's id for the current session.</summary>
+    public NodeId SessionId { get; private set; }
+
+    public TimeSpan RevisedSessionTimeout { get; private set; }
+
+    /// <summary>The current connection state and its reason.</summary>
+    public ConnectionStateChange State => _state;
+
+    /// <summary>Every change of connection state, in order (connected, reconnecting with the reason, ...).</summary>
+    public ChannelReader<ConnectionStateChange> StateChanges => _stateChanges.Reader;
+
+    /// <summary>Times the client reconnected after a failure.</summary>
+    public int ReconnectCount { get; private set; }
+
+    /// <summary>How the last reconnect restored the session: "reactivated", "transferred" or "recreated".</summary>
+    public string? LastRecovery { get; private set; }
+
+    internal ClientSecureChannel? CurrentChannel => _channel;
+
+    /// <summary>Connects, creates and activates a session. Throws <see cref="ServiceResultException"/> naming the cause.</summary>
+    public static async Task<OpcUaClient> ConnectAsync(
+        string endpointUrl,
+        OpcUaClientOptions? options = null,
+        TimeProvider? timeProvider = null,
+        ILogger? logger = null,
+        CancellationToken cancellationToken = default)
+    {
+        var client = new OpcUaClient(endpointUrl, options ?? new OpcUaClientOptions(), timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance);
+        try
+        {
+            client.SetState(ConnectionStatus.Connecting, StatusCodes.Good, $"connecting to {endpointUrl}");
+            var channel = await client.OpenChannelAsync(cancellationToken).ConfigureAwait(false);
+            await client.CreateAndActivateSessionAsync(channel, cancellationToken).ConfigureAwait(false);
+            client.OnConnected(channel, "session created");
+            await client.ReadServerLimitsAsync(cancellationToken).ConfigureAwait(false);
+            client._supervisor = Task.Run(client.SuperviseAsync, CancellationToken.None);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private Task<ClientSecureChannel> OpenChannelAsync(CancellationToken cancellationToken) =>
+        ClientSecureChannel.OpenAsync(EndpointUrl, _options.Channel, _time, _logger, cancellationToken);
+
+    private void OnConnected(ClientSecureChannel channel, string how)
+    {
+        _channel = channel;
+        SetState(ConnectionStatus.Connected, StatusCodes.Good, how);
+        _connected.TrySetResult();
+    }
+
+    private void SetState(ConnectionStatus status, uint reason, string message)
+    {
+        var change = new ConnectionStateChange(status, reason, message, _time.GetUtcNow());
+        _state = change;
+        _stateChanges.Writer.TryWrite(change);
+        Log.StateChanged(_logger, EndpointUrl, status, change.Reason.Name, message);
+    }
+
+    private RequestHeader NewHeader(TimeSpan? timeout = null) => new()
+    {
+        AuthenticationToken = _authenticationToken,
+        Timestamp = _time.GetUtcNow().UtcDateTime,
+        RequestHandle = Interlocked.Increment(ref _requestHandle),
+        TimeoutHint = (uint)(timeout ?? _options.RequestTimeout).TotalMilliseconds,
+    };
+
+    /// <summary>
+    /// Sends a service request on the session, waiting for a reconnect in progress (within the request timeout).
+    /// The request header is filled in here.
+    /// </summary>
+    public async Task<TResponse> CallAsync<TResponse>(IServiceRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        where TResponse : class, IServiceResponse
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var effective = timeout ?? _options.RequestTimeout;
+        var channel = await WaitForChannelAsync(effective, cancellationToken).ConfigureAwait(false);
+        request.RequestHeader = NewHeader(effective);
+        var response = await channel.SendRequestAsync(request, effective, cancellationToken).ConfigureAwait(false);
+        return response as TResponse
+            ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse, $"expected {typeof(TResponse).Name}, got {response.GetType().Name}");
+    }
+
+    private async Task<ClientSecureChannel> WaitForChannelAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var channel = _channel;
+        if (channel is { IsOpen: true } && _state.Status == ConnectionStatus.Connected)
+        {
+            return channel;
+        }
+
+        if (_state.Status == ConnectionStatus.Closed)
+        {
+            throw new ServiceResultException(StatusCodes.BadSessionClosed, "the client was closed");
+        }
+
+        try
+        {
+            await _connected.Task.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new ServiceResultException(StatusCodes.BadNotConnected,
+                $"not connected to {EndpointUrl} ({_state}); gave up after {timeout.TotalSeconds:0.#} s");
+        }
+
+        return _channel ?? throw new ServiceResultException(StatusCodes.BadNotConnected, $"not connected to {EndpointUrl}");
+    }
+
+    private async Task CreateAndActivateSessionAsync(ClientSecureChannel channel, CancellationToken cancellationToken)
+    {
+        var create = new CreateSessionRequest
+        {
+            RequestHeader = new RequestHeader { Timestamp = _time.GetUtcNow().UtcDateTime, RequestHandle = Interlocked.Increment(ref _requestHandle) },
+            ClientDescription = new ApplicationDescription
+            {
+                ApplicationUri = _options.ApplicationUri,
+                ProductUri = _options.ProductUri,
+                ApplicationName = new LocalizedText(_options.ApplicationName),
+                ApplicationType = ApplicationType.Client,
+            },
+            EndpointUrl = EndpointUrl,
+            SessionName = _options.SessionName,
+            ClientNonce = RandomNumberGenerator.GetBytes(32),
+            RequestedSessionTimeout = _options.SessionTimeout.TotalMilliseconds,
+            MaxResponseMessageSize = _options.Channel.Limits.MaxMessageSize,
+        };
+        var created = (CreateSessionResponse)await channel.SendRequestAsync(create, _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        SessionId = created.SessionId;
+        _authenticationToken = created.AuthenticationToken;
+        _serverNonce = created.ServerNonce;
+        _serverCertificate = created.ServerCertificate;
+        _serverEndpoints = created.ServerEndpoints ?? [];
+        RevisedSessionTimeout = TimeSpan.FromMilliseconds(created.RevisedSessionTimeout);
+        await ActivateSessionAsync(channel, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ActivateSessionAsync(ClientSecureChannel channel, CancellationToken cancellationToken)
+    {
+        var activate = new ActivateSessionRequest
+        {
+            RequestHeader = NewHeader(),
+            ClientSignature = new SignatureData(),
+            LocaleIds = ["en"],
+            UserIdentityToken = new ExtensionObject(UserTokens.Create(_options.Identity, _serverEndpoints, _serverNonce, _serverCertificate, EndpointUrl)),
+            UserTokenSignature = new SignatureData(),
+        };
+        try
+        {
+            var activated = (ActivateSessionResponse)await channel.SendRequestAsync(activate, _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            _serverNonce = activated.ServerNonce;
+        }
+        catch (ServiceResultException ex) when (ex.StatusCode.Code is StatusCodes.BadIdentityTokenInvalid or StatusCodes.BadIdentityTokenRejected or StatusCodes.BadUserAccessDenied)
+        {
+            var who = _options.Identity is UserNameIdentity u ? $"user '{u.UserName}'" : "an anonymous user";
+            throw new ServiceResultException(ex.StatusCode, $"{EndpointUrl} did not accept {who}: {ex.Reason}", ex);
+        }
+    }
+
+    /// <summary>Watches the channel and the server; reconnects on failure. Runs until the client is disposed.</summary>
+    private async Task SuperviseAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var channel = _channel;
+            if (channel is null)
+            {
+                return;
+            }
+
+            var reason = await WaitForTroubleAsync(channel, token).ConfigureAwait(false);
+            if (reason is null)
+            {
+                return;
+            }
+
+            await ReconnectAsync(reason, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Returns why the connection must be rebuilt, or null when the client is stopping.</summary>
+    private async Task<ServiceResultException?> WaitForTroubleAsync(ClientSecureChannel channel, CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            var closed = channel.Closed;
+            var delay = Task.Delay(_options.KeepAliveInterval, _time, token);
+            var first = await Task.WhenAny(closed, delay).ConfigureAwait(false);
+            if (first == closed)
+            {
+                return token.IsCancellationRequested ? null : closed.Result;
+            }
+
+            if (token.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            if (SubscriptionsSilentTooLong() is { } silent)
+            {
+                channel.AbortSocket();
+                return new ServiceResultException(StatusCodes.BadNoCommunication, silent);
+            }
+
+            if (HasLivePublishing())
+            {
+                continue;
+            }
+
+            try
+            {
+                var read = new ReadRequest
+                {
+                    RequestHeader = NewHeader(_options.KeepAliveInterval),
+                    NodesToRead = [new ReadValueId { NodeId = new NodeId(VariableIds.Server_ServerStatus_State), AttributeId = Attributes.Value }],
+                };
+                var response = (ReadResponse)await channel.SendRequestAsync(read, _options.KeepAliveInterval, token).ConfigureAwait(false);
+                if (response.Results is [{ StatusCode.IsBad: true } bad])
+                {
+                    Log.KeepAliveBadStatus(_logger, EndpointUrl, bad.StatusCode.Name);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return null;
+            }
+            catch (ServiceResultException ex)
+            {
+                if (ex.StatusCode.Code is StatusCodes.BadSessionIdInvalid or StatusCodes.BadSessionClosed or StatusCodes.BadSessionNotActivated
+                    or StatusCodes.BadRequestTimeout or StatusCodes.BadTimeout || !channel.IsOpen)
+                {
+                    channel.AbortSocket();
+                    return new ServiceResultException(ex.StatusCode, "keep-alive failed: " + ex.Reason, ex);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private async Task ReconnectAsync(ServiceResultException reason, CancellationToken token)
+    {
+        await _reconnectLock.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            if (_connected.Task.IsCompleted)
+            {
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            SetState(ConnectionStatus.Reconnecting, reason.StatusCode.Code, reason.Reason);
+            var old = _channel;
+            if (old is not null)
+            {
+                await old.DisposeAsync().ConfigureAwait(false);
+            }
+
+            var delay = _options.ReconnectMinDelay;
+            var attempt = 0;
+            while (!token.IsCancellationRequested)
+            {
+                attempt++;
+                try
+                {
+                    await Task.Delay(delay, _time, token).ConfigureAwait(false);
+                    var channel = await OpenChannelAsync(token).ConfigureAwait(false);
+                    string how;
+                    try
+                    {
+                        await ActivateSessionAsync(channel, token).ConfigureAwait(false);
+                        how = "reactivated";
+                    }
+                    catch (ServiceResultException ex) when (channel.IsOpen && ex.StatusCode.IsBad)
+                    {
+                        Log.SessionLost(_logger, EndpointUrl, ex.StatusCode.Name, ex.Reason);
+                        await CreateAndActivateSessionAsync(channel, token).ConfigureAwait(false);
+                        how = await RecoverSubscriptionsAsync(channel, token).ConfigureAwait(false);
+                    }
+
+                    ReconnectCount++;
+                    LastRecovery = how;
+                    OnConnected(channel, $"reconnected after {attempt} attempt(s): session {how}");
+                    await RepublishAfterReconnectAsync(token).ConfigureAwait(false);
+                    RestartPublishing();
+                    return;
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (ServiceResultException ex)
+                {
+                    Log.ReconnectFailed(_logger, EndpointUrl, attempt, ex.StatusCode.Name, ex.Reason, (long)delay.TotalMilliseconds);
+                    SetState(ConnectionStatus.Reconnecting, ex.StatusCode.Code, $"attempt {attempt} failed: {ex.Reason}");
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            }
+        }
+        finally
+        {
+            _reconnectLock.Release();
+        }
+    }
+
+    /// <summary>Closes the session (deleting its subscriptions) and the channel.</summary>
+    public async Task CloseAsync(CancellationToken cancellationToken = default)
+    {
+        if (_state.Status == ConnectionStatus.Closed)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        StopPublishing();
+        var channel = _channel;
+        if (channel is { IsOpen: true })
+        {
+            try
+            {
+                var close = new CloseSessionRequest { RequestHeader = NewHeader(TimeSpan.FromSeconds(5)), DeleteSubscriptions = true };
+                await channel.SendRequestAsync(close, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ServiceResultException ex)
+            {
+                Log.CloseSessionFailed(_logger, EndpointUrl, ex.StatusCode.Name, ex.Reason);
+            }
+
+            await channel.CloseAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        SetState(ConnectionStatus.Closed, StatusCodes.Good, "closed by the application");
+        CompleteSubscriptions();
+        _stateChanges.Writer.TryComplete();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await CloseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_supervisor is not null)
+            {
+                await _supervisor.ConfigureAwait(false);
+            }
+
+            await WaitForPublishLoopsAsync().ConfigureAwait(false);
+            if (_channel is { } channel)
+            {
+                await channel.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _stopping.Dispose();
+            _reconnectLock.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "OPC UA connection to {Endpoint}: {Status} ({Reason}) {Detail}")]
+        public static partial void StateChanged(ILogger logger, string endpoint, ConnectionStatus status, string reason, string detail);
+
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} to {Endpoint} failed with {Status}: {Reason}; next try in {DelayMs} ms or later")]
+        public static partial void ReconnectFailed(ILogger logger, string endpoint, int attempt, string status, string reason, long delayMs);
+
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Session on {Endpoint} is gone ({Status}: {Reason}); creating a new one")]
+        public static partial void SessionLost(ILogger logger, string endpoint, string status, string reason);
+
+        [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "CloseSession on {Endpoint} failed with {Status}: {Reason}")]
+        public static partial void CloseSessionFailed(ILogger logger, string endpoint, string status, string reason);
+
+        [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Keep-alive read on {Endpoint} returned {Status}")]
+        public static partial void KeepAliveBadStatus(ILogger logger, string endpoint, string status);
+
+        [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} on {Endpoint} lost notifications {First}..{Last}: {Reason}")]
+        public static partial void Gap(ILogger logger, string endpoint, uint subscriptionId, uint first, uint last, string reason);
+
+        [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Publish on {Endpoint} failed with {Status}: {Reason}")]
+        public static partial void PublishFailed(ILogger logger, string endpoint, string status, string reason);
+
+        [LoggerMessage(EventId = 1108, Level = LogLevel.Information, Message = "Subscription {SubscriptionId} on {Endpoint} {How} as {NewId}")]
+        public static partial void SubscriptionRecovered(ILogger logger, string endpoint, uint subscriptionId, string how, uint newId);
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test run: installs what the tests need, builds, runs every test project, prints the totals.
+# Last line: "N passed, N failed". Exit status 0 only when nothing failed and every project ran.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# Node.js peer (node-opcua) for the interop tests, from the committed lockfile.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "Node.js is missing: installing nodejs and npm from Debian"
+  (apt-get update -qq && apt-get install -y -qq nodejs npm) >&2 || { echo "cannot install Node.js; install Node.js 20+ and npm" >&2; exit 2; }
+fi
+if [ ! -d tests/node/node_modules/node-opcua ] || [ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]; then
+  log "installing node-opcua from tests/node/package-lock.json"
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >&2 || { echo "npm ci failed in tests/node" >&2; exit 2; }
+fi
+
+results="${TEST_RESULTS_DIR:-$(pwd)/artifacts/test-results}"
+rm -rf "$results"; mkdir -p "$results"
+
+log "building"
+if ! dotnet build TwinGateway.sln -c Release -nologo -v quiet; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+status=0
+for project in tests/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  log "testing $name"
+  dotnet test "$project" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+    --results-directory "$results" "$@" || status=1
+done
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters"); t=$(sed -n 's/.* timeout="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0}))
+done
+n_projects=$(ls tests/*/*.Tests.csproj | wc -l); n_trx=$(ls "$results"/*.trx 2>/dev/null | wc -l)
+if [ "$n_trx" -lt "$n_projects" ]; then
+  log "only $n_trx of $n_projects test projects produced results"
+  failed=$((failed + n_projects - n_trx)); status=1
+fi
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed"
+exit $status
