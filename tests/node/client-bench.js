@@ -10,14 +10,12 @@
 //    "cpuUserMs":..,"cpuSystemMs":..,"cpuNsPerNotification":..}
 // Diagnostics go to stderr.
 import { parseArgs } from "node:util";
-import {
-    AttributeIds,
-    MessageSecurityMode,
-    OPCUAClient,
-    SecurityPolicy,
-    TimestampsToReturn,
-    UserTokenType
-} from "node-opcua";
+
+// node-opcua logs through console.log (stdout); stdout is reserved for this script's JSON lines.
+console.log = console.info = console.debug = console.error;
+const { AttributeIds, MessageSecurityMode, OPCUAClient, SecurityPolicy, TimestampsToReturn, UserTokenType } = await import(
+    "node-opcua"
+);
 
 const { values: args } = parseArgs({
     options: {

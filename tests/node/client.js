@@ -3,10 +3,14 @@
 //   node client.js --endpoint URL --read NODEID [--user name:password]
 //
 // Prints one JSON line to stdout: {"nodeId":"...","value":...,"dataType":"Double","status":"Good"}
-// (arrays become JSON arrays, Int64 values strings, other non-JSON values their string form). Exit code 0 when
-// the read call went through, whatever the status of the value; 1 on a connection or service error.
+// (typed arrays become JSON arrays, ByteStrings base64, dates ISO strings, Int64 node-opcua's [high, low] pair,
+// other values their string form). Exit code 0 when the read call went through, whatever the status of the
+// value; 1 on a connection or service error.
 import { parseArgs } from "node:util";
-import { AttributeIds, DataType, MessageSecurityMode, OPCUAClient, SecurityPolicy, UserTokenType } from "node-opcua";
+
+// node-opcua logs through console.log (stdout); stdout is reserved for this script's JSON lines.
+console.log = console.info = console.debug = console.error;
+const { AttributeIds, DataType, MessageSecurityMode, OPCUAClient, SecurityPolicy, UserTokenType } = await import("node-opcua");
 
 const { values: args } = parseArgs({
     options: { endpoint: { type: "string" }, read: { type: "string" }, user: { type: "string" } },

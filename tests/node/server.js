@@ -1,7 +1,12 @@
 // node-opcua test peer for TwinGateway's interop tests and benchmarks.
 //
 //   node server.js --port N [--bench-items N] [--users user:password[,user:password]] [--pki DIR]
-//                  [--allow-anonymous-transfer] [--ignore-stdin]
+//                  [--max-notifications-per-publish N] [--allow-anonymous-transfer] [--ignore-stdin]
+//
+// --max-notifications-per-publish: the most notifications one Publish response carries (default 100000; node-opcua's
+//   own default is 1000). Lower it to make a subscription return MoreNotifications.
+// --allow-anonymous-transfer: accept TransferSubscriptions of an anonymous session over SecurityMode None
+//   (node-opcua refuses it with BadUserAccessDenied by default, as Part 4 5.13.7 asks).
 //
 // stdout carries exactly one line, once the server listens:
 //   {"event":"listening","port":N,"endpointUrl":"opc.tcp://127.0.0.1:N","namespaceIndex":K,"namespaceUri":"..."}
@@ -12,12 +17,16 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
+// node-opcua logs through console.log (stdout); stdout is reserved for this script's JSON lines.
+console.log = console.info = console.debug = console.error;
+
 const { values: args } = parseArgs({
     options: {
         port: { type: "string" },
         "bench-items": { type: "string", default: "0" },
         users: { type: "string", multiple: true },
         pki: { type: "string" },
+        "max-notifications-per-publish": { type: "string", default: "100000" },
         "allow-anonymous-transfer": { type: "boolean", default: false },
         "ignore-stdin": { type: "boolean", default: false }
     },
@@ -34,6 +43,11 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) fail("--port N (1..655
 const benchItems = Number.parseInt(args["bench-items"], 10);
 if (!Number.isInteger(benchItems) || benchItems < 0) fail("--bench-items must be a non-negative integer");
 
+const maxNotificationsPerPublish = Number.parseInt(args["max-notifications-per-publish"], 10);
+if (!Number.isInteger(maxNotificationsPerPublish) || maxNotificationsPerPublish <= 0) {
+    fail("--max-notifications-per-publish must be a positive integer");
+}
+
 const users = new Map();
 for (const spec of (args.users ?? ["operator:secret1"]).flatMap((s) => s.split(","))) {
     const colon = spec.indexOf(":");
@@ -41,6 +55,8 @@ for (const spec of (args.users ?? ["operator:secret1"]).flatMap((s) => s.split("
     users.set(spec.slice(0, colon), spec.slice(colon + 1));
 }
 
+// Without --pki the PKI goes to a temporary folder of our own, removed again on exit.
+const ownPkiRoot = args.pki === undefined;
 const pkiRoot = args.pki ?? fs.mkdtempSync(path.join(os.tmpdir(), "twingateway-node-opcua-pki-"));
 fs.mkdirSync(pkiRoot, { recursive: true });
 // node-opcua keeps other per-user state under $XDG_CONFIG_HOME; keep it next to the PKI unless the caller chose.
@@ -55,6 +71,7 @@ const {
     OPCUAServer,
     SecurityPolicy,
     StatusCodes,
+    Subscription,
     UserTokenPolicy,
     UserTokenType,
     Variant,
@@ -71,6 +88,10 @@ const applicationUri = "urn:twingateway:test:node-opcua-server";
 // node-opcua clamps every requested sampling interval to MonitoredItem.minimumSamplingInterval (50 ms) and
 // MinSupportedSampleRate (100 ms); the 10 ms variables below need both lowered.
 MonitoredItem.minimumSamplingInterval = 10;
+// node-opcua caps every Publish response at 1000 notifications, whatever the client asks for; node-opcua's client
+// keeps 5 Publish requests in flight, so 10,000 items at 100 ms would be throttled by the server, not the client.
+// The cap applies to a request of 0 (no limit) and caps any larger request.
+Subscription.maxNotificationPerPublishHighLimit = maxNotificationsPerPublish;
 
 const serverCertificateManager = new OPCUACertificateManager({
     automaticallyAcceptUnknownCertificate: true,
@@ -320,6 +341,7 @@ async function stop(reason) {
     } catch (err) {
         log(`server.js: shutdown error ${err?.message ?? err}`);
     }
+    if (ownPkiRoot) fs.rmSync(pkiRoot, { recursive: true, force: true });
     process.exit(0);
 }
 process.on("SIGTERM", () => stop("SIGTERM"));
