@@ -191,8 +191,19 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
                 $"{ServiceName(request)} failed: the server answered {result.Name}{DescribeDiagnostics(fault.ResponseHeader)}");
         }
 
-        return response as IServiceResponse
+        var serviceResponse = response as IServiceResponse
             ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse, $"{ServiceName(request)} got a {response.GetType().Name}, which is not a response");
+
+        // Some servers (node-opcua among them) answer a failed service with its normal response and a bad ServiceResult
+        // instead of a ServiceFault; both mean the service failed.
+        var serviceResult = serviceResponse.ResponseHeader.ServiceResult;
+        if (serviceResult.IsBad)
+        {
+            throw new ServiceResultException(serviceResult,
+                $"{ServiceName(request)} failed: the server answered {serviceResult.Name}{DescribeDiagnostics(serviceResponse.ResponseHeader)}");
+        }
+
+        return serviceResponse;
     }
 
     private static string ServiceName(IEncodeable request) => request.GetType().Name.Replace("Request", "", StringComparison.Ordinal);
