@@ -118,6 +118,19 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             throw new ServiceResultException(StatusCodes.BadTimeout,
                 $"connecting to {endpointUrl} took longer than {options.ConnectTimeout.TotalSeconds:0.#} s");
         }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            if (channel is not null)
+            {
+                await channel.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                socket.Dispose();
+            }
+
+            throw new ServiceResultException(StatusCodes.BadConnectionClosed, $"connection to {endpointUrl} failed while opening the channel: {ex.Message}", ex);
+        }
         catch
         {
             if (channel is not null)

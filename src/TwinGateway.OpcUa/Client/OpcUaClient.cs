@@ -346,6 +346,12 @@ public sealed partial class OpcUaClient : IAsyncDisposable
                     Log.ReconnectFailed(_logger, EndpointUrl, attempt, ex.StatusCode.Name, ex.Reason, (long)delay.TotalMilliseconds);
                     SetState(ConnectionStatus.Reconnecting, ex.StatusCode.Code, $"attempt {attempt} failed: {ex.Reason}");
                 }
+                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // Never let the supervisor die: whatever a broken network throws, the next attempt follows.
+                    Log.ReconnectFailed(_logger, EndpointUrl, attempt, "BadConnectionClosed", ex.Message, (long)delay.TotalMilliseconds);
+                    SetState(ConnectionStatus.Reconnecting, StatusCodes.BadConnectionClosed, $"attempt {attempt} failed: {ex.Message}");
+                }
 
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
             }

@@ -6,7 +6,7 @@ namespace TwinGateway.OpcUa.Encoding;
 /// </summary>
 public sealed record EncodingLimits
 {
-    /// <summary>Defaults in line with common stacks: 16 MiB messages, 1 Mi-element arrays, 64-deep nesting.</summary>
+    /// <summary>Defaults in line with common stacks: 16 MiB messages, 1 Mi-element arrays, 100-deep nesting.</summary>
     public static EncodingLimits Default { get; } = new();
 
     /// <summary>Largest string in bytes (UTF-8); 0 means no limit beyond the message size.</summary>
@@ -21,6 +21,6 @@ public sealed record EncodingLimits
     /// <summary>Largest whole message in bytes; 0 means no limit.</summary>
     public int MaxMessageSize { get; init; } = 16 << 20;
 
-    /// <summary>Deepest nesting of Variants, DiagnosticInfos and structures.</summary>
-    public int MaxNestingDepth { get; init; } = 64;
+    /// <summary>Deepest nesting of Variants, DiagnosticInfos and structures; OPC 10000-6 §5.1.5 asks decoders to support at least 100.</summary>
+    public int MaxNestingDepth { get; init; } = 100;
 }

@@ -16,10 +16,14 @@ public sealed class UaWriter : IDisposable
     private int _position;
     private int _depth;
 
+    /// <summary>Where writing must stop without a check: the buffer's end, or MaxMessageSize when that is smaller.</summary>
+    private int _end;
+
     public UaWriter(int initialCapacity = 4096, EncodingLimits? limits = null)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 64));
         Limits = limits ?? EncodingLimits.Default;
+        _end = EndOf(_buffer);
     }
 
     public EncodingLimits Limits { get; }
@@ -56,7 +60,7 @@ public sealed class UaWriter : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Span<byte> GetSpan(int count)
     {
-        if (_buffer.Length - _position < count)
+        if (_end - _position < count)
         {
             Grow(count);
         }
@@ -78,7 +82,12 @@ public sealed class UaWriter : IDisposable
         _buffer.AsSpan(0, _position).CopyTo(next);
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = next;
+        _end = EndOf(next);
     }
+
+    // The pool may hand out more than was asked for; MaxMessageSize must hold whatever the buffer's size.
+    private int EndOf(byte[] buffer) =>
+        Limits.MaxMessageSize > 0 ? Math.Min(buffer.Length, Limits.MaxMessageSize) : buffer.Length;
 
     public void WriteBytes(ReadOnlySpan<byte> bytes)
     {
@@ -575,6 +584,7 @@ public sealed class UaWriter : IDisposable
         var buffer = _buffer;
         _buffer = [];
         _position = 0;
+        _end = 0;
         if (buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);

@@ -41,7 +41,7 @@ public readonly struct Variant : IEquatable<Variant>
     public Variant(ulong value) : this(BuiltInType.UInt64, unchecked((long)value), null, false) { }
     public Variant(float value) : this(BuiltInType.Float, BitConverter.SingleToInt32Bits(value), null, false) { }
     public Variant(double value) : this(BuiltInType.Double, BitConverter.DoubleToInt64Bits(value), null, false) { }
-    public Variant(DateTime value) : this(BuiltInType.DateTime, value.Ticks, null, false) { }
+    public Variant(DateTime value) : this(BuiltInType.DateTime, (value.Kind == DateTimeKind.Local ? value.ToUniversalTime() : value).Ticks, null, false) { }
     public Variant(StatusCode value) : this(BuiltInType.StatusCode, value.Code, null, false) { }
     public Variant(string? value) : this(BuiltInType.String, 0, value, false) { }
     public Variant(Guid value) : this(BuiltInType.Guid, 0, value, false) { }

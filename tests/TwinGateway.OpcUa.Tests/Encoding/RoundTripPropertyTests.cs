@@ -17,82 +17,82 @@ public sealed class RoundTripPropertyTests
     private const long Many = 1500;
 
     [Fact]
-    public void Boolean() => RoundTrips(Gen.Bool, static (w, v) => w.WriteBoolean(v), static (ref UaReader r) => r.ReadBoolean(), Few);
+    public void Boolean_round_trips() => RoundTrips(Gen.Bool, static (w, v) => w.WriteBoolean(v), static (ref UaReader r) => r.ReadBoolean(), Few);
 
     [Fact]
-    public void SByte() => RoundTrips(Gen.SByte, static (w, v) => w.WriteSByte(v), static (ref UaReader r) => r.ReadSByte(), Few);
+    public void SByte_round_trips() => RoundTrips(Gen.SByte, static (w, v) => w.WriteSByte(v), static (ref UaReader r) => r.ReadSByte(), Few);
 
     [Fact]
-    public void Byte() => RoundTrips(Gen.Byte, static (w, v) => w.WriteByte(v), static (ref UaReader r) => r.ReadByte(), Few);
+    public void Byte_round_trips() => RoundTrips(Gen.Byte, static (w, v) => w.WriteByte(v), static (ref UaReader r) => r.ReadByte(), Few);
 
     [Fact]
-    public void Int16() => RoundTrips(Gen.Short, static (w, v) => w.WriteInt16(v), static (ref UaReader r) => r.ReadInt16(), Few);
+    public void Int16_round_trips() => RoundTrips(Gen.Short, static (w, v) => w.WriteInt16(v), static (ref UaReader r) => r.ReadInt16(), Few);
 
     [Fact]
-    public void UInt16() => RoundTrips(Gen.UShort, static (w, v) => w.WriteUInt16(v), static (ref UaReader r) => r.ReadUInt16(), Few);
+    public void UInt16_round_trips() => RoundTrips(Gen.UShort, static (w, v) => w.WriteUInt16(v), static (ref UaReader r) => r.ReadUInt16(), Few);
 
     [Fact]
-    public void Int32() => RoundTrips(Gen.Int, static (w, v) => w.WriteInt32(v), static (ref UaReader r) => r.ReadInt32(), Few);
+    public void Int32_round_trips() => RoundTrips(Gen.Int, static (w, v) => w.WriteInt32(v), static (ref UaReader r) => r.ReadInt32(), Few);
 
     [Fact]
-    public void UInt32() => RoundTrips(Gen.UInt, static (w, v) => w.WriteUInt32(v), static (ref UaReader r) => r.ReadUInt32(), Few);
+    public void UInt32_round_trips() => RoundTrips(Gen.UInt, static (w, v) => w.WriteUInt32(v), static (ref UaReader r) => r.ReadUInt32(), Few);
 
     [Fact]
-    public void Int64() => RoundTrips(Gen.Long, static (w, v) => w.WriteInt64(v), static (ref UaReader r) => r.ReadInt64(), Few);
+    public void Int64_round_trips() => RoundTrips(Gen.Long, static (w, v) => w.WriteInt64(v), static (ref UaReader r) => r.ReadInt64(), Few);
 
     [Fact]
-    public void UInt64() => RoundTrips(Gen.ULong, static (w, v) => w.WriteUInt64(v), static (ref UaReader r) => r.ReadUInt64(), Few);
+    public void UInt64_round_trips() => RoundTrips(Gen.ULong, static (w, v) => w.WriteUInt64(v), static (ref UaReader r) => r.ReadUInt64(), Few);
 
     [Fact]
-    public void Float() => RoundTrips(UaGen.Float, static (w, v) => w.WriteFloat(v), static (ref UaReader r) => r.ReadFloat(), Some,
+    public void Float_round_trips() => RoundTrips(UaGen.Floats, static (w, v) => w.WriteFloat(v), static (ref UaReader r) => r.ReadFloat(), Some,
         static (a, b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b));
 
     [Fact]
-    public void Double() => RoundTrips(UaGen.Double, static (w, v) => w.WriteDouble(v), static (ref UaReader r) => r.ReadDouble(), Some,
+    public void Double_round_trips() => RoundTrips(UaGen.Doubles, static (w, v) => w.WriteDouble(v), static (ref UaReader r) => r.ReadDouble(), Some,
         static (a, b) => BitConverter.DoubleToInt64Bits(a) == BitConverter.DoubleToInt64Bits(b));
 
     [Fact]
-    public void String() => RoundTrips(UaGen.NullableText, static (w, v) => w.WriteString(v), static (ref UaReader r) => r.ReadString(), Some);
+    public void String_round_trips() => RoundTrips(UaGen.NullableTexts, static (w, v) => w.WriteString(v), static (ref UaReader r) => r.ReadString(), Some);
 
     [Fact]
-    public void DateTime() => RoundTrips(UaGen.DateTime, static (w, v) => w.WriteDateTime(v), static (ref UaReader r) => r.ReadDateTime(), Some);
+    public void DateTime_round_trips() => RoundTrips(UaGen.DateTimes, static (w, v) => w.WriteDateTime(v), static (ref UaReader r) => r.ReadDateTime(), Some);
 
     [Fact]
-    public void Guid() => RoundTrips(Gen.Guid, static (w, v) => w.WriteGuid(v), static (ref UaReader r) => r.ReadGuid(), Few);
+    public void Guid_round_trips() => RoundTrips(Gen.Guid, static (w, v) => w.WriteGuid(v), static (ref UaReader r) => r.ReadGuid(), Few);
 
     [Fact]
-    public void ByteString() => RoundTrips(UaGen.NullableBytes, static (w, v) => w.WriteByteString(v), static (ref UaReader r) => r.ReadByteString(), Some,
+    public void ByteString_round_trips() => RoundTrips(UaGen.NullableByteArrays, static (w, v) => w.WriteByteString(v), static (ref UaReader r) => r.ReadByteString(), Some,
         static (a, b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b));
 
     [Fact]
-    public void XmlElement() => RoundTrips(UaGen.Xml, static (w, v) => w.WriteXmlElement(v), static (ref UaReader r) => r.ReadXmlElement(), Few);
+    public void XmlElement_round_trips() => RoundTrips(UaGen.Xmls, static (w, v) => w.WriteXmlElement(v), static (ref UaReader r) => r.ReadXmlElement(), Few);
 
     [Fact]
-    public void NodeId() => RoundTrips(UaGen.NodeId, static (w, v) => w.WriteNodeId(v), static (ref UaReader r) => r.ReadNodeId(), Many);
+    public void NodeId_round_trips() => RoundTrips(UaGen.NodeIds, static (w, v) => w.WriteNodeId(v), static (ref UaReader r) => r.ReadNodeId(), Many);
 
     [Fact]
-    public void ExpandedNodeId() => RoundTrips(UaGen.ExpandedNodeId, static (w, v) => w.WriteExpandedNodeId(v), static (ref UaReader r) => r.ReadExpandedNodeId(), Many);
+    public void ExpandedNodeId_round_trips() => RoundTrips(UaGen.ExpandedNodeIds, static (w, v) => w.WriteExpandedNodeId(v), static (ref UaReader r) => r.ReadExpandedNodeId(), Many);
 
     [Fact]
-    public void StatusCode() => RoundTrips(UaGen.StatusCode, static (w, v) => w.WriteStatusCode(v), static (ref UaReader r) => r.ReadStatusCode(), Few);
+    public void StatusCode_round_trips() => RoundTrips(UaGen.Statuses, static (w, v) => w.WriteStatusCode(v), static (ref UaReader r) => r.ReadStatusCode(), Few);
 
     [Fact]
-    public void QualifiedName() => RoundTrips(UaGen.QualifiedName, static (w, v) => w.WriteQualifiedName(v), static (ref UaReader r) => r.ReadQualifiedName(), Some);
+    public void QualifiedName_round_trips() => RoundTrips(UaGen.QualifiedNames, static (w, v) => w.WriteQualifiedName(v), static (ref UaReader r) => r.ReadQualifiedName(), Some);
 
     [Fact]
-    public void LocalizedText() => RoundTrips(UaGen.LocalizedText, static (w, v) => w.WriteLocalizedText(v), static (ref UaReader r) => r.ReadLocalizedText(), Some);
+    public void LocalizedText_round_trips() => RoundTrips(UaGen.LocalizedTexts, static (w, v) => w.WriteLocalizedText(v), static (ref UaReader r) => r.ReadLocalizedText(), Some);
 
     [Fact]
-    public void ExtensionObject() => RoundTrips(UaGen.ExtensionObject, static (w, v) => w.WriteExtensionObject(v), static (ref UaReader r) => r.ReadExtensionObject(), Many, factory: TestPoint.Factory);
+    public void ExtensionObject_round_trips() => RoundTrips(UaGen.ExtensionObjects, static (w, v) => w.WriteExtensionObject(v), static (ref UaReader r) => r.ReadExtensionObject(), Many, factory: TestPoint.Factory);
 
     [Fact]
-    public void DataValue() => RoundTrips(UaGen.DataValue, static (w, v) => w.WriteDataValue(v), static (ref UaReader r) => r.ReadDataValue(), Many, factory: TestPoint.Factory);
+    public void DataValue_round_trips() => RoundTrips(UaGen.DataValues, static (w, v) => w.WriteDataValue(v), static (ref UaReader r) => r.ReadDataValue(), Many, factory: TestPoint.Factory);
 
     [Fact]
-    public void Variant() => RoundTrips(UaGen.Variant, static (w, v) => w.WriteVariant(v), static (ref UaReader r) => r.ReadVariant(), Many * 2, factory: TestPoint.Factory);
+    public void Variant_round_trips() => RoundTrips(UaGen.Variants, static (w, v) => w.WriteVariant(v), static (ref UaReader r) => r.ReadVariant(), Many * 2, factory: TestPoint.Factory);
 
     [Fact]
-    public void DiagnosticInfo() => RoundTrips(UaGen.DiagnosticInfo, static (w, v) => w.WriteDiagnosticInfo(v), static (ref UaReader r) => r.ReadDiagnosticInfo(), Many);
+    public void DiagnosticInfo_round_trips() => RoundTrips(UaGen.DiagnosticInfos, static (w, v) => w.WriteDiagnosticInfo(v), static (ref UaReader r) => r.ReadDiagnosticInfo(), Many);
 
     [Fact]
     public void Variant_generator_reaches_every_shape()
@@ -104,12 +104,8 @@ public sealed class RoundTripPropertyTests
         var matrices = 0;
         var nestedArrays = 0;
         var masks = 0;
-        var random = new Random(12345);
-        var gen = UaGen.Variant;
-        var pcg = new PCG((uint)random.Next());
-        for (var i = 0; i < 20_000; i++)
+        UaGen.Variants.Sample(v =>
         {
-            var v = gen.Generate(pcg, null, out _);
             (v.IsArray ? arrays : scalars).Add(v.Type);
             if (v.ArrayDimensions is not null)
             {
@@ -120,13 +116,9 @@ public sealed class RoundTripPropertyTests
             {
                 nestedArrays++;
             }
-        }
+        }, iter: 20_000, threads: 1);
 
-        for (var i = 0; i < 2_000; i++)
-        {
-            var dv = UaGen.DataValue.Generate(pcg, null, out _);
-            masks |= Wire.Encode(w => w.WriteDataValue(dv))[0];
-        }
+        UaGen.DataValues.Sample(dv => masks |= Wire.Encode(w => w.WriteDataValue(dv))[0], iter: 2_000, threads: 1);
 
         for (var t = BuiltInType.Null; t <= BuiltInType.DiagnosticInfo; t++)
         {
@@ -169,7 +161,7 @@ public sealed class RoundTripPropertyTests
         Assert.Equal(Variant_(BuiltInType.Int32, new[] { 1, 2 }), Wire.RoundTrip(Types.Variant.FromMatrix(BuiltInType.Int32, new[] { 1, 2 }, new[] { 2 }), static (w, v) => w.WriteVariant(v), static (ref UaReader r) => r.ReadVariant()));
 
         // For any input, lossy or not, a second encoding equals the first.
-        UaGen.LossyVariant.Sample(static value =>
+        UaGen.LossyVariants.Sample(static value =>
         {
             var first = Wire.Encode(w => w.WriteVariant(value));
             var decoded = Wire.Decode(first, static (ref UaReader r) => r.ReadVariant());
@@ -214,10 +206,11 @@ internal static class UaGen
     private const long TicksAt1601 = 504911232000000000L;
     private const long TicksAtLatest = 3155378975990000000L; // 9999-12-31 23:59:59, encoded as Int64.MaxValue
 
-    /// <summary>Strings of ASCII, 2- and 3-byte UTF-8 characters and surrogate pairs (never a lone surrogate).</summary>
-    public static readonly Gen<string> Text = Gen.OneOf(
+    /// <summary>Strings of ASCII, white space, separators, 2- and 3-byte UTF-8 characters and surrogate pairs (never a lone surrogate).</summary>
+    public static readonly Gen<string> Texts = Gen.OneOf(
             Gen.Char['a', 'z'].Select(static c => c.ToString()),
             Gen.Char[' ', '~'].Select(static c => c.ToString()),
+            Gen.OneOf(" ", "\t", "\u00A0", "\u3000", ";", "=", "%"),
             Gen.Char['\u0080', '\u07FF'].Select(static c => c.ToString()),
             Gen.Char['\u0800', '\uD7FF'].Select(static c => c.ToString()),
             Gen.Char['\uE000', '\uFFFF'].Select(static c => c.ToString()),
@@ -225,38 +218,38 @@ internal static class UaGen
         .Array[0, 10]
         .Select(static parts => string.Concat(parts));
 
-    public static readonly Gen<string> NonEmptyText = Text.Where(static s => s.Length > 0);
+    public static readonly Gen<string> NonEmptyTexts = Texts.Where(static s => s.Length > 0);
 
-    public static readonly Gen<string?> NullableText = Gen.Frequency(
-        (1, Gen.Const<string?>(null)),
+    public static readonly Gen<string?> NullableTexts = Gen.Frequency(
+        (1, Gen.Const((string?)null)),
         (1, Gen.Const<string?>("")),
-        (6, Text.Select(static s => (string?)s)));
+        (6, Texts.Select(static s => (string?)s)));
 
-    public static readonly Gen<string?> NullOrNonEmptyText = Gen.Frequency(
-        (1, Gen.Const<string?>(null)),
-        (3, NonEmptyText.Select(static s => (string?)s)));
+    public static readonly Gen<string?> NullOrNonEmptyTexts = Gen.Frequency(
+        (1, Gen.Const((string?)null)),
+        (3, NonEmptyTexts.Select(static s => (string?)s)));
 
-    public static readonly Gen<byte[]> Bytes = Gen.Byte.Array[0, 16];
+    public static readonly Gen<byte[]> ByteArrays = Gen.Byte.Array[0, 16];
 
-    public static readonly Gen<byte[]?> NullableBytes = Gen.Frequency(
-        (1, Gen.Const<byte[]?>(null)),
+    public static readonly Gen<byte[]?> NullableByteArrays = Gen.Frequency(
+        (1, Gen.Const((byte[]?)null)),
         (1, Gen.Const<byte[]?>([])),
-        (6, Bytes.Select(static b => (byte[]?)b)));
+        (6, ByteArrays.Select(static b => (byte[]?)b)));
 
     /// <summary>Any double, with NaN (canonical), infinities, signed zeros, subnormals and the extremes well represented.</summary>
-    public static readonly Gen<double> Double = Gen.Frequency(
+    public static readonly Gen<double> Doubles = Gen.Frequency(
             (6, Gen.Double),
             (2, Gen.OneOf(double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.0, -0.0, double.Epsilon, -double.Epsilon,
                 double.MaxValue, double.MinValue, 1.5, -6.5)))
         .Select(static d => double.IsNaN(d) ? BitConverter.Int64BitsToDouble(unchecked((long)0xFFF8000000000000)) : d);
 
-    public static readonly Gen<float> Float = Gen.Frequency(
+    public static readonly Gen<float> Floats = Gen.Frequency(
             (6, Gen.Single),
             (2, Gen.OneOf(float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, float.Epsilon, float.MaxValue, float.MinValue, -6.5f)))
         .Select(static f => float.IsNaN(f) ? BitConverter.Int32BitsToSingle(unchecked((int)0xFFC00000)) : f);
 
     /// <summary>UTC dates from just after 1601 to just before 9999-12-31 23:59:59, plus MinValue and MaxValue.</summary>
-    public static readonly Gen<DateTime> DateTime = Gen.Frequency(
+    public static readonly Gen<DateTime> DateTimes = Gen.Frequency(
         (6, Gen.Long[TicksAt1601 + 1, TicksAtLatest - 1].Select(static t => new DateTime(t, DateTimeKind.Utc))),
         (2, Gen.OneOf(
             System.DateTime.MinValue,
@@ -266,13 +259,13 @@ internal static class UaGen
             new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc))));
 
     /// <summary>A timestamp of a DataValue: absent (default) or a valid date.</summary>
-    public static readonly Gen<DateTime> Timestamp = Gen.Frequency(
+    public static readonly Gen<DateTime> Timestamps = Gen.Frequency(
         (1, Gen.Const(default(DateTime))),
-        (2, DateTime));
+        (2, DateTimes));
 
-    public static readonly Gen<XmlElement> Xml = NullableText.Select(static s => new XmlElement(s));
+    public static readonly Gen<XmlElement> Xmls = NullableTexts.Select(static s => new XmlElement(s));
 
-    public static readonly Gen<StatusCode> StatusCode = Gen.Frequency(
+    public static readonly Gen<StatusCode> Statuses = Gen.Frequency(
         (1, Gen.Const(Types.StatusCode.Good)),
         (1, Gen.OneOf(StatusCodes.BadDecodingError, StatusCodes.BadEncodingLimitsExceeded, 0x40000000u, 0x80070480u).Select(static c => new StatusCode(c))),
         (2, Gen.UInt.Select(static c => new StatusCode(c))));
@@ -290,50 +283,50 @@ internal static class UaGen
         (1, Gen.OneOf(0u, 255u, 256u, 65535u, 65536u, uint.MaxValue)),
         (2, Gen.UInt[65536, uint.MaxValue]));
 
-    public static readonly Gen<NodeId> NodeId = NodeIdIn(Namespace);
+    public static readonly Gen<NodeId> NodeIds = NodeIdIn(Namespace);
 
-    public static readonly Gen<ExpandedNodeId> ExpandedNodeId = Gen.Frequency(
-        (2, Gen.Select(NodeId, ServerIndex(), static (id, server) => new ExpandedNodeId(id, null, server))),
-        (1, Gen.Select(NodeIdIn(Gen.Const((ushort)0)), NonEmptyText, ServerIndex(), static (id, uri, server) => new ExpandedNodeId(id, uri, server))));
+    public static readonly Gen<ExpandedNodeId> ExpandedNodeIds = Gen.Frequency(
+        (2, Gen.Select(NodeIds, ServerIndex(), static (id, server) => new ExpandedNodeId(id, null, server))),
+        (1, Gen.Select(NodeIdIn(Gen.Const((ushort)0)), NonEmptyTexts, ServerIndex(), static (id, uri, server) => new ExpandedNodeId(id, uri, server))));
 
-    public static readonly Gen<QualifiedName> QualifiedName = Gen.Select(Gen.UShort, NullableText, static (ns, name) => new QualifiedName(ns, name));
+    public static readonly Gen<QualifiedName> QualifiedNames = Gen.Select(Gen.UShort, NullableTexts, static (ns, name) => new QualifiedName(ns, name));
 
-    public static readonly Gen<LocalizedText> LocalizedText = Gen.Select(NullOrNonEmptyText, NullOrNonEmptyText, static (l, t) => new LocalizedText(l, t));
+    public static readonly Gen<LocalizedText> LocalizedTexts = Gen.Select(NullOrNonEmptyTexts, NullOrNonEmptyTexts, static (l, t) => new LocalizedText(l, t));
 
-    public static readonly Gen<DiagnosticInfo?> DiagnosticInfo = DiagnosticInfoChain(4);
+    public static readonly Gen<DiagnosticInfo?> DiagnosticInfos = DiagnosticInfoChain(4);
 
     /// <summary>Null, type-only, opaque binary, XML, and a known structure (decode with <see cref="TestPoint.Factory"/>).</summary>
-    public static readonly Gen<ExtensionObject> ExtensionObject = Gen.Frequency(
+    public static readonly Gen<ExtensionObject> ExtensionObjects = Gen.Frequency(
         (1, Gen.Const(Types.ExtensionObject.Null)),
-        (1, NodeId.Where(static id => !id.IsNull && id != TestPoint.EncodingId).Select(static id => new ExtensionObject(id, null))),
-        (3, Gen.Select(NodeId.Where(static id => id != TestPoint.EncodingId), Bytes, static (id, body) => new ExtensionObject(id, body))),
-        (1, Gen.Select(NodeId.Where(static id => !id.IsNull && id != TestPoint.EncodingId), Text, static (id, xml) => new ExtensionObject(id, xml, ExtensionObjectEncoding.Xml))),
+        (1, NodeIds.Where(static id => !id.IsNull && id != TestPoint.EncodingId).Select(static id => new ExtensionObject(id, null))),
+        (3, Gen.Select(NodeIds.Where(static id => id != TestPoint.EncodingId), ByteArrays, static (id, body) => new ExtensionObject(id, body))),
+        (1, Gen.Select(NodeIds.Where(static id => !id.IsNull && id != TestPoint.EncodingId), Texts, static (id, xml) => new ExtensionObject(id, xml, ExtensionObjectEncoding.Xml))),
         (1, Gen.Select(Gen.Int, Gen.Int, static (x, y) => new ExtensionObject(new TestPoint { X = x, Y = y }))));
 
-    public static readonly Gen<Variant> Variant = VariantOfDepth(3, lossy: false);
+    public static readonly Gen<Variant> Variants = VariantOfDepth(3, lossy: false);
 
-    public static readonly Gen<DataValue> DataValue = DataValueOf(VariantOfDepth(2, lossy: false));
+    public static readonly Gen<DataValue> DataValues = DataValueOf(VariantOfDepth(2, lossy: false));
 
     /// <summary>Variants that include values the encoding normalises (NaN payloads, out-of-range dates, flat matrices).</summary>
-    public static readonly Gen<Variant> LossyVariant = VariantOfDepth(2, lossy: true);
+    public static readonly Gen<Variant> LossyVariants = VariantOfDepth(2, lossy: true);
 
     private static Gen<uint> ServerIndex() => Gen.Frequency((2, Gen.Const(0u)), (1, Gen.UInt[1, 3]), (1, Gen.UInt));
 
     private static Gen<NodeId> NodeIdIn(Gen<ushort> ns) => Gen.Frequency(
         (4, Gen.Select(NumericId, ns, static (id, n) => new NodeId(id, n))),
-        (2, Gen.Select(Text, ns, static (s, n) => new NodeId(s, n))),
+        (2, Gen.Select(Texts, ns, static (s, n) => new NodeId(s, n))),
         (1, Gen.Select(Gen.Guid, ns, static (g, n) => new NodeId(g, n))),
-        (1, Gen.Select(Bytes, ns, static (b, n) => new NodeId(b, n))));
+        (1, Gen.Select(ByteArrays, ns, static (b, n) => new NodeId(b, n))));
 
     private static Gen<T?> Optional<T>(Gen<T> gen)
-        where T : struct => Gen.Frequency((1, Gen.Const<T?>(null)), (1, gen.Select(static v => (T?)v)));
+        where T : struct => Gen.Frequency((1, Gen.Const((T?)null)), (1, gen.Select(static v => (T?)v)));
 
     private static Gen<DiagnosticInfo?> DiagnosticInfoChain(int depth)
     {
-        var inner = depth == 0 ? Gen.Const<DiagnosticInfo?>(null) : DiagnosticInfoChain(depth - 1);
+        var inner = depth == 0 ? Gen.Const((DiagnosticInfo?)null) : DiagnosticInfoChain(depth - 1);
         return Gen.Select(
-            Optional(Gen.Int), Optional(Gen.Int), Optional(Gen.Int), Optional(Gen.Int), NullableText, Optional(StatusCode),
-            Gen.Frequency((1, Gen.Const<DiagnosticInfo?>(null)), (2, inner)),
+            Optional(Gen.Int), Optional(Gen.Int), Optional(Gen.Int), Optional(Gen.Int), NullableTexts, Optional(Statuses),
+            Gen.Frequency((1, Gen.Const((DiagnosticInfo?)null)), (2, inner)),
             static (symbolicId, namespaceUri, locale, localizedText, info, status, innerInfo) =>
             {
                 var value = new DiagnosticInfo
@@ -354,20 +347,20 @@ internal static class UaGen
 
     private static Gen<DataValue> DataValueOf(Gen<Variant> value) => Gen.Select(
         Gen.Frequency((1, Gen.Const(Types.Variant.Null)), (3, value)),
-        Gen.Frequency((2, Gen.Const(Types.StatusCode.Good)), (1, StatusCode)),
-        Timestamp,
-        Timestamp,
+        Gen.Frequency((2, Gen.Const(Types.StatusCode.Good)), (1, Statuses)),
+        Timestamps,
+        Timestamps,
         Gen.Frequency((2, Gen.Const((ushort)0)), (1, Gen.UShort)),
         Gen.Frequency((2, Gen.Const((ushort)0)), (1, Gen.UShort)),
         static (v, status, source, server, sourcePs, serverPs) => new DataValue(v, status, source, server, sourcePs, serverPs));
 
     private static Gen<Variant> VariantOfDepth(int depth, bool lossy)
     {
-        var doubles = lossy ? Gen.Frequency((3, Double), (1, Gen.Long.Select(BitConverter.Int64BitsToDouble))) : Double;
-        var floats = lossy ? Gen.Frequency((3, Float), (1, Gen.Int.Select(BitConverter.Int32BitsToSingle))) : Float;
-        var dates = lossy ? Gen.Frequency((3, DateTime), (1, Gen.Long[0, System.DateTime.MaxValue.Ticks].Select(static t => new DateTime(t, DateTimeKind.Utc)))) : DateTime;
-        var localized = lossy ? Gen.Select(NullableText, NullableText, static (l, t) => new LocalizedText(l, t)) : LocalizedText;
-        var expanded = lossy ? Gen.Select(NodeId, NullableText, Gen.UInt, static (id, uri, s) => new ExpandedNodeId(id, uri, s)) : ExpandedNodeId;
+        var doubles = lossy ? Gen.Frequency((3, Doubles), (1, Gen.Long.Select(BitConverter.Int64BitsToDouble))) : Doubles;
+        var floats = lossy ? Gen.Frequency((3, Floats), (1, Gen.Int.Select(BitConverter.Int32BitsToSingle))) : Floats;
+        var dates = lossy ? Gen.Frequency((3, DateTimes), (1, Gen.Long[0, System.DateTime.MaxValue.Ticks].Select(static t => new DateTime(t, DateTimeKind.Utc)))) : DateTimes;
+        var localized = lossy ? Gen.Select(NullableTexts, NullableTexts, static (l, t) => new LocalizedText(l, t)) : LocalizedTexts;
+        var expanded = lossy ? Gen.Select(NodeIds, NullableTexts, Gen.UInt, static (id, uri, s) => new ExpandedNodeId(id, uri, s)) : ExpandedNodeIds;
 
         var elementGens = new List<(BuiltInType Type, Gen<object?> Element)>
         {
@@ -382,18 +375,18 @@ internal static class UaGen
             (BuiltInType.UInt64, Gen.ULong.Select(static v => (object?)v)),
             (BuiltInType.Float, floats.Select(static v => (object?)v)),
             (BuiltInType.Double, doubles.Select(static v => (object?)v)),
-            (BuiltInType.String, NullableText.Select(static v => (object?)v)),
+            (BuiltInType.String, NullableTexts.Select(static v => (object?)v)),
             (BuiltInType.DateTime, dates.Select(static v => (object?)v)),
             (BuiltInType.Guid, Gen.Guid.Select(static v => (object?)v)),
-            (BuiltInType.ByteString, NullableBytes.Select(static v => (object?)v)),
-            (BuiltInType.XmlElement, Xml.Select(static v => (object?)v)),
-            (BuiltInType.NodeId, NodeId.Select(static v => (object?)v)),
+            (BuiltInType.ByteString, NullableByteArrays.Select(static v => (object?)v)),
+            (BuiltInType.XmlElement, Xmls.Select(static v => (object?)v)),
+            (BuiltInType.NodeId, NodeIds.Select(static v => (object?)v)),
             (BuiltInType.ExpandedNodeId, expanded.Select(static v => (object?)v)),
-            (BuiltInType.StatusCode, StatusCode.Select(static v => (object?)v)),
-            (BuiltInType.QualifiedName, QualifiedName.Select(static v => (object?)v)),
+            (BuiltInType.StatusCode, Statuses.Select(static v => (object?)v)),
+            (BuiltInType.QualifiedName, QualifiedNames.Select(static v => (object?)v)),
             (BuiltInType.LocalizedText, localized.Select(static v => (object?)v)),
-            (BuiltInType.ExtensionObject, ExtensionObject.Select(static v => (object?)v)),
-            (BuiltInType.DiagnosticInfo, DiagnosticInfo.Select(static v => (object?)v)),
+            (BuiltInType.ExtensionObject, ExtensionObjects.Select(static v => (object?)v)),
+            (BuiltInType.DiagnosticInfo, DiagnosticInfos.Select(static v => (object?)v)),
         };
 
         if (depth > 0)
