@@ -26,6 +26,7 @@ internal static class OpcUaCommands
         command.Subcommands.Add(Write());
         command.Subcommands.Add(Call());
         command.Subcommands.Add(Subscribe());
+        command.Subcommands.Add(ServeCommand.Create());
         return command;
     }
 

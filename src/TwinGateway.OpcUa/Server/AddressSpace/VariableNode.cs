@@ -1,0 +1,161 @@
+using TwinGateway.OpcUa.Types;
+
+namespace TwinGateway.OpcUa.Server.AddressSpace;
+
+/// <summary>
+/// A variable: a value with its type, rank and access level. The value is either pushed (<see cref="SetValue(Variant, DateTime, StatusCode)"/>)
+/// or produced on demand by <see cref="ReadHandler"/>. Every change bumps <see cref="Version"/>, which the subscription engine
+/// compares before it reads, so sampling an unchanged variable costs one integer compare.
+/// </summary>
+public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, LocalizedText? displayName = null) : Node(nodeId, browseName, displayName)
+{
+    private readonly Lock _valueLock = new();
+    private DataValue _value;
+    private long _version;
+
+    public override NodeClass NodeClass => NodeClass.Variable;
+
+    public NodeId DataType { get; set; } = new(DataTypeIds.BaseDataType);
+
+    /// <summary>The built-in type values must have; Null accepts any (abstract data types such as BaseDataType).</summary>
+    public BuiltInType BuiltInType { get; set; }
+
+    /// <summary>True when <see cref="BuiltInType"/> is abstract Number/Integer/UInteger: any numeric type of that kind is accepted.</summary>
+    internal NumericKind NumericKind { get; set; }
+
+    /// <summary>-1 scalar, 1 one-dimensional array, -2 any, -3 scalar or one dimension, 0 one or more dimensions.</summary>
+    public int ValueRank { get; set; } = -1;
+
+    public uint[]? ArrayDimensions { get; set; }
+
+    public AccessLevels AccessLevel { get; set; } = AccessLevels.CurrentRead;
+
+    public AccessLevels UserAccessLevel { get; set; } = AccessLevels.CurrentRead;
+
+    /// <summary>Fastest meaningful sampling in ms; 0 = as fast as the server samples, -1 = indeterminate.</summary>
+    public double MinimumSamplingInterval { get; set; }
+
+    public bool Historizing { get; set; }
+
+    /// <summary>Engineering-unit range, for percent deadbands (OPC 10000-8 §5.3.2).</summary>
+    public (double Low, double High)? EURange { get; set; }
+
+    /// <summary>Produces the value on each read or sample instead of the stored one.</summary>
+    public Func<DataValue>? ReadHandler { get; set; }
+
+    /// <summary>Called on a client Write after access and type checks; returns the status to report. Null: store the value.</summary>
+    public Func<Variant, StatusCode>? WriteHandler { get; set; }
+
+    /// <summary>Incremented on every change of the stored value.</summary>
+    public long Version => Volatile.Read(ref _version);
+
+    /// <summary>The current value (from <see cref="ReadHandler"/> when there is one).</summary>
+    public DataValue Value
+    {
+        get
+        {
+            if (ReadHandler is { } read)
+            {
+                return read();
+            }
+
+            lock (_valueLock)
+            {
+                return _value;
+            }
+        }
+    }
+
+    /// <summary>Stores a value with its source timestamp and status.</summary>
+    public void SetValue(Variant value, DateTime sourceTimestamp, StatusCode status = default)
+    {
+        var data = new DataValue(value, status, sourceTimestamp);
+        lock (_valueLock)
+        {
+            _value = data;
+            _version++;
+        }
+    }
+
+    /// <summary>Reads the stored value only when it changed since <paramref name="knownVersion"/>.</summary>
+    internal bool TryReadIfChanged(ref long knownVersion, out DataValue value)
+    {
+        if (ReadHandler is { } read)
+        {
+            value = read();
+            return true;
+        }
+
+        if (Volatile.Read(ref _version) == knownVersion)
+        {
+            value = default;
+            return false;
+        }
+
+        lock (_valueLock)
+        {
+            value = _value;
+            knownVersion = _version;
+        }
+
+        return true;
+    }
+
+    public override DataValue ReadAttribute(uint attributeId) => attributeId switch
+    {
+        Attributes.Value => (AccessLevel & AccessLevels.CurrentRead) != 0 ? Value : Bad(StatusCodes.BadNotReadable),
+        Attributes.DataType => Good(new Variant(DataType)),
+        Attributes.ValueRank => Good(new Variant(ValueRank)),
+        Attributes.ArrayDimensions => Good(Variant.FromArray(BuiltInType.UInt32, ArrayDimensions ?? (ValueRank > 0 ? new uint[ValueRank] : null))),
+        Attributes.AccessLevel => Good(new Variant((byte)AccessLevel)),
+        Attributes.UserAccessLevel => Good(new Variant((byte)UserAccessLevel)),
+        Attributes.MinimumSamplingInterval => Good(new Variant(MinimumSamplingInterval)),
+        Attributes.Historizing => Good(new Variant(Historizing)),
+        Attributes.AccessLevelEx => Good(new Variant((uint)AccessLevel)),
+        _ => base.ReadAttribute(attributeId),
+    };
+
+    /// <summary>Checks that <paramref name="value"/> fits the variable's type and rank; Good or BadTypeMismatch.</summary>
+    public StatusCode CheckValue(Variant value)
+    {
+        if (value.IsNull)
+        {
+            return StatusCodes.Good;
+        }
+
+        var rankOk = ValueRank switch
+        {
+            -1 => !value.IsArray,
+            -2 => true,
+            -3 => !value.IsArray || value.ArrayDimensions is null,
+            0 => value.IsArray,
+            1 => value.IsArray && value.ArrayDimensions is null,
+            var n => value.IsArray && (value.ArrayDimensions?.Length ?? 1) == n,
+        };
+        if (!rankOk)
+        {
+            return StatusCodes.BadTypeMismatch;
+        }
+
+        if (BuiltInType == BuiltInType.Null)
+        {
+            return NumericKind switch
+            {
+                NumericKind.None => StatusCodes.Good,
+                NumericKind.Number => value.Type is >= BuiltInType.SByte and <= BuiltInType.Double ? StatusCodes.Good : StatusCodes.BadTypeMismatch,
+                NumericKind.Integer => value.Type is BuiltInType.SByte or BuiltInType.Int16 or BuiltInType.Int32 or BuiltInType.Int64 ? StatusCodes.Good : StatusCodes.BadTypeMismatch,
+                _ => value.Type is BuiltInType.Byte or BuiltInType.UInt16 or BuiltInType.UInt32 or BuiltInType.UInt64 ? StatusCodes.Good : StatusCodes.BadTypeMismatch,
+            };
+        }
+
+        return value.Type == BuiltInType ? StatusCodes.Good : StatusCodes.BadTypeMismatch;
+    }
+}
+
+internal enum NumericKind : byte
+{
+    None,
+    Number,
+    Integer,
+    UInteger,
+}

@@ -1,0 +1,369 @@
+using Microsoft.Extensions.Logging;
+using TwinGateway.OpcUa.Encoding;
+using TwinGateway.OpcUa.Server.AddressSpace;
+using TwinGateway.OpcUa.Types;
+
+namespace TwinGateway.OpcUa.Server.Subscriptions;
+
+/// <summary>Monitored items that sample at the same interval, sampled together by one pass of the engine loop.</summary>
+internal sealed class SamplingGroup(double intervalMs)
+{
+    public double IntervalMs { get; } = intervalMs;
+
+    public long NextTicks { get; set; }
+
+    public List<ServerMonitoredItem> Items { get; } = [];
+}
+
+/// <summary>
+/// The subscription engine: sampling at each item's revised interval, per-item queues, publishing cycles with
+/// keep-alives and lifetime expiry, the retransmission queue, transfer between sessions.
+/// One loop drives it: every tick it samples the groups that are due and runs the publishing cycles that are due, under
+/// one lock that the services also take for their (short) changes. Data changes are encoded straight from the item
+/// queues into the DataChangeNotification's bytes, so publishing allocates per message, not per value.
+/// </summary>
+internal sealed partial class SubscriptionEngine : IAsyncDisposable
+{
+    private readonly UaServer _server;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<uint, ServerSubscription> _subscriptions = [];
+    private readonly Dictionary<double, SamplingGroup> _groups = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly DataValue[] _drainBuffer = new DataValue[256];
+    private Task? _loop;
+    private uint _nextSubscriptionId;
+    private uint _nextItemId;
+    private int _itemCount;
+
+    public SubscriptionEngine(UaServer server, ILogger logger)
+    {
+        _server = server;
+        _logger = logger;
+    }
+
+    private UaServerOptions Options => _server.Options;
+
+    private TimeProvider Time => _server.Time;
+
+    public int SubscriptionCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _subscriptions.Count;
+            }
+        }
+    }
+
+    public int MonitoredItemCount => Volatile.Read(ref _itemCount);
+
+    /// <summary>The engine's tick: fine enough for 10 ms publishing, coarse enough to cost nothing when idle.</summary>
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(5);
+
+    public void Start() => _loop = Task.Run(LoopAsync);
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(Tick, Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    RunOnce();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // One bad cycle must not stop sampling for everyone.
+                    Log.CycleFailed(_logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>One pass: sample due groups, run due publishing cycles, time out parked Publish requests.</summary>
+    internal void RunOnce()
+    {
+        var nowTicks = Time.GetTimestamp();
+        var now = Time.GetUtcNow().UtcDateTime;
+        List<(PendingPublish Publish, uint Status)>? faults = null;
+        lock (_lock)
+        {
+            foreach (var group in _groups.Values)
+            {
+                if (nowTicks < group.NextTicks)
+                {
+                    continue;
+                }
+
+                var interval = ToTicks(group.IntervalMs);
+                group.NextTicks = nowTicks - group.NextTicks > interval ? nowTicks + interval : group.NextTicks + interval;
+                foreach (var item in group.Items)
+                {
+                    if (item.MonitoringMode != MonitoringMode.Disabled && item.Sample(now, _server.Diagnostics))
+                    {
+                        item.Subscription.MarkReady(item);
+                    }
+                }
+            }
+
+            List<ServerSubscription>? expired = null;
+            foreach (var subscription in _subscriptions.Values)
+            {
+                if (nowTicks < subscription.NextPublishTicks)
+                {
+                    continue;
+                }
+
+                var interval = ToTicks(subscription.PublishingInterval);
+                subscription.NextPublishTicks = nowTicks - subscription.NextPublishTicks > interval ? nowTicks + interval : subscription.NextPublishTicks + interval;
+                if (!PublishCycle(subscription, now))
+                {
+                    (expired ??= []).Add(subscription);
+                }
+            }
+
+            foreach (var subscription in expired ?? [])
+            {
+                Log.SubscriptionExpired(_logger, subscription.Id, subscription.Session?.Describe() ?? "no session", subscription.LifetimeCount);
+                _server.Diagnostics.CountSubscriptionExpired();
+                RemoveSubscription(subscription);
+            }
+        }
+
+        foreach (var session in _server.Sessions.All)
+        {
+            foreach (var publish in session.PublishQueue.RemoveExpired(nowTicks))
+            {
+                (faults ??= []).Add((publish, StatusCodes.BadTimeout));
+            }
+        }
+
+        foreach (var (publish, status) in faults ?? [])
+        {
+            publish.Completion.TrySetResult(UaServer.Fault(publish.Request.RequestHeader.RequestHandle, status));
+        }
+    }
+
+    private long ToTicks(double milliseconds) => (long)(milliseconds * Time.TimestampFrequency / 1000.0);
+
+    /// <summary>Runs one publishing cycle; false when the subscription's lifetime expired.</summary>
+    private bool PublishCycle(ServerSubscription subscription, DateTime now)
+    {
+        var session = subscription.Session;
+        var hasData = subscription.PendingStatusChange is not null || (subscription.PublishingEnabled && subscription.Ready.Count > 0);
+        var keepAliveDue = subscription.FirstMessagePending || subscription.KeepAliveCounter + 1 >= subscription.MaxKeepAliveCount;
+        if (!hasData && !keepAliveDue)
+        {
+            subscription.KeepAliveCounter++;
+            return true;
+        }
+
+        if (session is null || session.IsClosed)
+        {
+            subscription.LifetimeCounter++;
+            return subscription.LifetimeCounter < subscription.LifetimeCount;
+        }
+
+        var sent = false;
+        while (session.PublishQueue.TryDequeue(out var publish))
+        {
+            sent = true;
+            var more = hasData ? SendData(subscription, publish, now) : SendKeepAlive(subscription, publish, now);
+            if (!more)
+            {
+                break;
+            }
+        }
+
+        if (!sent)
+        {
+            subscription.LifetimeCounter++;
+            return subscription.LifetimeCounter < subscription.LifetimeCount;
+        }
+
+        subscription.LifetimeCounter = 0;
+        subscription.KeepAliveCounter = 0;
+        subscription.FirstMessagePending = false;
+        return true;
+    }
+
+    private bool SendKeepAlive(ServerSubscription subscription, PendingPublish publish, DateTime now)
+    {
+        var message = new NotificationMessage { SequenceNumber = subscription.NextSequenceNumber, PublishTime = now, NotificationData = [] };
+        Complete(subscription, publish, message, moreNotifications: false, 0);
+        return false;
+    }
+
+    /// <summary>Sends one NotificationMessage; true when notifications remain for another message.</summary>
+    private bool SendData(ServerSubscription subscription, PendingPublish publish, DateTime now)
+    {
+        var limit = subscription.MaxNotificationsPerPublish == 0
+            ? Options.MaxNotificationsPerPublish
+            : Math.Min(subscription.MaxNotificationsPerPublish, Options.MaxNotificationsPerPublish);
+        var data = new List<ExtensionObject>(2);
+        var count = 0;
+        if (subscription.PublishingEnabled && subscription.Ready.Count > 0)
+        {
+            var (body, written) = EncodeDataChanges(subscription, (int)Math.Min(limit, int.MaxValue));
+            count = written;
+            data.Add(new ExtensionObject(DataChangeNotification.BinaryEncodingNodeId, body));
+        }
+
+        if (subscription.PendingStatusChange is { } status)
+        {
+            data.Add(new ExtensionObject(new StatusChangeNotification { Status = status }));
+            subscription.PendingStatusChange = null;
+        }
+
+        var message = new NotificationMessage { SequenceNumber = subscription.TakeSequenceNumber(), PublishTime = now, NotificationData = [.. data] };
+        subscription.Retain(message, Options.MaxRetransmissionQueueSize);
+        var more = subscription.PublishingEnabled && subscription.Ready.Count > 0;
+        Complete(subscription, publish, message, more, count);
+        return more;
+    }
+
+    private void Complete(ServerSubscription subscription, PendingPublish publish, NotificationMessage message, bool moreNotifications, int count)
+    {
+        var response = new PublishResponse
+        {
+            ResponseHeader = new ResponseHeader { RequestHandle = publish.Request.RequestHeader.RequestHandle, Timestamp = message.PublishTime },
+            SubscriptionId = subscription.Id,
+            AvailableSequenceNumbers = subscription.AvailableSequenceNumbers,
+            MoreNotifications = moreNotifications,
+            NotificationMessage = message,
+            Results = publish.AcknowledgementResults,
+        };
+        _server.Diagnostics.CountPublish(count);
+        publish.Completion.TrySetResult(response);
+    }
+
+    /// <summary>
+    /// Encodes a DataChangeNotification (OPC 10000-4 §7.25.2) directly from the ready items' queues:
+    /// MonitoredItems array of {ClientHandle, DataValue}, then an empty DiagnosticInfos array.
+    /// </summary>
+    private (byte[] Body, int Count) EncodeDataChanges(ServerSubscription subscription, int limit)
+    {
+        using var writer = new UaWriter(64 + (Math.Min(limit, subscription.Ready.Count) * 32));
+        var countAt = writer.Reserve(4);
+        var count = 0;
+        var ready = subscription.Ready;
+        var consumed = 0;
+        for (; consumed < ready.Count && count < limit; consumed++)
+        {
+            var item = ready[consumed];
+            if (item.IsDeleted)
+            {
+                item.IsReady = false;
+                continue;
+            }
+
+            while (item.QueuedCount > 0 && count < limit)
+            {
+                var n = item.Drain(_drainBuffer.AsSpan(0, Math.Min(_drainBuffer.Length, limit - count)));
+                for (var i = 0; i < n; i++)
+                {
+                    writer.WriteUInt32(item.ClientHandle);
+                    writer.WriteDataValue(_drainBuffer[i]);
+                }
+
+                count += n;
+            }
+
+            if (item.QueuedCount > 0)
+            {
+                break;
+            }
+
+            item.IsReady = false;
+        }
+
+        ready.RemoveRange(0, consumed);
+        Array.Clear(_drainBuffer);
+        writer.PatchUInt32(countAt, (uint)count);
+        writer.WriteInt32(0);
+        return (writer.ToArray(), count);
+    }
+
+    private void RemoveSubscription(ServerSubscription subscription)
+    {
+        subscription.IsClosed = true;
+        _subscriptions.Remove(subscription.Id);
+        foreach (var item in subscription.Items.Values)
+        {
+            RemoveFromGroup(item);
+        }
+
+        Interlocked.Add(ref _itemCount, -subscription.Items.Count);
+        subscription.Items.Clear();
+        subscription.Ready.Clear();
+    }
+
+    private void AddToGroup(ServerMonitoredItem item)
+    {
+        if (!_groups.TryGetValue(item.SamplingInterval, out var group))
+        {
+            group = new SamplingGroup(item.SamplingInterval) { NextTicks = Time.GetTimestamp() + ToTicks(item.SamplingInterval) };
+            _groups[item.SamplingInterval] = group;
+        }
+
+        item.GroupIndex = group.Items.Count;
+        group.Items.Add(item);
+        item.Group = group;
+    }
+
+    private void RemoveFromGroup(ServerMonitoredItem item)
+    {
+        if (item.Group is not { } group)
+        {
+            return;
+        }
+
+        var index = item.GroupIndex;
+        if (index >= 0 && index < group.Items.Count && ReferenceEquals(group.Items[index], item))
+        {
+            // Swap-remove: order within a group does not matter, and removing 100,000 items stays linear.
+            var last = group.Items[^1];
+            group.Items[index] = last;
+            last.GroupIndex = index;
+            group.Items.RemoveAt(group.Items.Count - 1);
+        }
+
+        item.GroupIndex = -1;
+        item.Group = null;
+        if (group.Items.Count == 0)
+        {
+            _groups.Remove(group.IntervalMs);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2301, Level = LogLevel.Error, Message = "A sampling/publishing cycle failed")]
+        public static partial void CycleFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 2302, Level = LogLevel.Information, Message = "Subscription {SubscriptionId} of {Session} expired after {LifetimeCount} publishing intervals without a Publish request")]
+        public static partial void SubscriptionExpired(ILogger logger, uint subscriptionId, string session, uint lifetimeCount);
+
+        [LoggerMessage(EventId = 2303, Level = LogLevel.Information, Message = "Subscription {SubscriptionId} transferred to {Session}")]
+        public static partial void Transferred(ILogger logger, uint subscriptionId, string session);
+    }
+}

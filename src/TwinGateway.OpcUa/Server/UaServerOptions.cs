@@ -1,0 +1,137 @@
+using System.Net;
+using TwinGateway.OpcUa.Encoding;
+using TwinGateway.OpcUa.Transport;
+
+namespace TwinGateway.OpcUa.Server;
+
+/// <summary>Settings and limits of a <see cref="UaServer"/>. Every listener binds to loopback unless told otherwise.</summary>
+public sealed record UaServerOptions
+{
+    /// <summary>Address to listen on; loopback by default.</summary>
+    public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>TCP port; 0 picks a free one (see <see cref="UaServer.Port"/>).</summary>
+    public int Port { get; init; } = 4840;
+
+    /// <summary>Host name put into endpoint URLs; the listen address when null.</summary>
+    public string? PublicHostName { get; init; }
+
+    public string ApplicationUri { get; init; } = "urn:twingateway:server";
+    public string ProductUri { get; init; } = "urn:twingateway";
+    public string ApplicationName { get; init; } = "TwinGateway OPC UA server";
+    public string ManufacturerName { get; init; } = "TwinGateway";
+    public string SoftwareVersion { get; init; } = typeof(UaServerOptions).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+
+    /// <summary>Limits we announce in Acknowledge (what we accept).</summary>
+    public TransportLimits Limits { get; init; } = new() { ReceiveBufferSize = 65535, SendBufferSize = 65535, MaxMessageSize = 16 << 20, MaxChunkCount = 512 };
+
+    public EncodingLimits EncodingLimits { get; init; } = EncodingLimits.Default;
+
+    /// <summary>Connections served at once; more are refused with BadTcpServerTooBusy.</summary>
+    public int MaxConnections { get; init; } = 200;
+
+    /// <summary>Time a new connection has to send Hello and open its channel (frees half-open connections).</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A channel with no open session that stays silent this long is closed (idle connections).</summary>
+    public TimeSpan IdleChannelTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    public TimeSpan MinChannelLifetime { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan MaxChannelLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    public int MaxSessions { get; init; } = 100;
+    public TimeSpan MinSessionTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxSessionTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    public int MaxSubscriptionsPerSession { get; init; } = 100;
+
+    /// <summary>Monitored items across all sessions.</summary>
+    public int MaxMonitoredItems { get; init; } = 1_000_000;
+
+    public int MaxMonitoredItemsPerSubscription { get; init; } = 200_000;
+
+    public int MaxMonitoredItemsPerCall { get; init; } = 10_000;
+    public int MaxNodesPerRead { get; init; } = 10_000;
+    public int MaxNodesPerWrite { get; init; } = 10_000;
+    public int MaxNodesPerBrowse { get; init; } = 1_000;
+    public int MaxNodesPerMethodCall { get; init; } = 1_000;
+    public int MaxNodesPerRegisterNodes { get; init; } = 10_000;
+    public int MaxNodesPerTranslateBrowsePaths { get; init; } = 1_000;
+
+    /// <summary>References returned per node when the client asks for no limit.</summary>
+    public int MaxReferencesPerNode { get; init; } = 1_000;
+
+    public int MaxBrowseContinuationPoints { get; init; } = 10;
+
+    public TimeSpan MinPublishingInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+    public TimeSpan MinSamplingInterval { get; init; } = TimeSpan.FromMilliseconds(5);
+    public uint MaxQueueSize { get; init; } = 10_000;
+    public int MaxPublishRequestsPerSession { get; init; } = 20;
+
+    /// <summary>NotificationMessages kept per subscription for Republish.</summary>
+    public int MaxRetransmissionQueueSize { get; init; } = 100;
+
+    /// <summary>Most notifications in one NotificationMessage, whatever the client asks (keeps messages under MaxMessageSize).</summary>
+    public uint MaxNotificationsPerPublish { get; init; } = 50_000;
+
+    /// <summary>Who may open a session. Anonymous users are accepted unless <see cref="AllowAnonymous"/> is false.</summary>
+    public IUserAuthenticator? Authenticator { get; init; }
+
+    public bool AllowAnonymous { get; init; } = true;
+
+    /// <summary>Checks the values and lists every problem at once.</summary>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (Port is < 0 or > 65535)
+        {
+            problems.Add($"Port {Port} is not 0..65535");
+        }
+
+        if (MaxConnections < 1)
+        {
+            problems.Add("MaxConnections must be at least 1");
+        }
+
+        if (MaxSessions < 1)
+        {
+            problems.Add("MaxSessions must be at least 1");
+        }
+
+        if (MinSessionTimeout > MaxSessionTimeout)
+        {
+            problems.Add("MinSessionTimeout is above MaxSessionTimeout");
+        }
+
+        if (!AllowAnonymous && Authenticator is null)
+        {
+            problems.Add("AllowAnonymous is false but no Authenticator is set: nobody could log in");
+        }
+
+        if (Limits.ReceiveBufferSize < TransportLimits.MinBufferSize || Limits.SendBufferSize < TransportLimits.MinBufferSize)
+        {
+            problems.Add($"buffer sizes must be at least {TransportLimits.MinBufferSize}");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("invalid OPC UA server options: " + string.Join("; ", problems));
+        }
+    }
+}
+
+/// <summary>Checks user name and password for ActivateSession.</summary>
+public interface IUserAuthenticator
+{
+    /// <summary>True when the user may log in. Called on the request path: keep it fast.</summary>
+    ValueTask<bool> ValidateAsync(string userName, string password, CancellationToken cancellationToken);
+}
+
+/// <summary>A fixed table of users, for tests, demos and small plants.</summary>
+public sealed class StaticUserAuthenticator(IReadOnlyDictionary<string, string> users) : IUserAuthenticator
+{
+    public ValueTask<bool> ValidateAsync(string userName, string password, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(users.TryGetValue(userName, out var expected)
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(expected), System.Text.Encoding.UTF8.GetBytes(password)));
+}
