@@ -9,6 +9,9 @@ public sealed partial class OpcUaClient
     /// <summary>Beyond this many missing messages we report a gap instead of asking for each one.</summary>
     private const int MaxRepublishPerGap = 256;
 
+    /// <summary>Values per <see cref="DataChangeBatch"/>; one NotificationMessage may become several batches with the same sequence number.</summary>
+    private const int MaxValuesPerBatch = 1000;
+
     private readonly Lock _subscriptionsLock = new();
     private readonly Dictionary<uint, Subscription> _subscriptionsById = [];
     private readonly List<Subscription> _subscriptions = [];
@@ -334,7 +337,10 @@ public sealed partial class OpcUaClient
         }
     }
 
-    /// <summary>A subscription that has heard nothing (not even a keep-alive) for twice its keep-alive period means a dead server.</summary>
+    /// <summary>
+    /// A subscription that has heard nothing (not even a keep-alive) for three keep-alive periods plus the keep-alive
+    /// interval means a dead server. Three, not two: a loaded 2-core machine was seen to stall a healthy server past two.
+    /// </summary>
     private string? SubscriptionsSilentTooLong()
     {
         lock (_subscriptionsLock)
@@ -342,7 +348,7 @@ public sealed partial class OpcUaClient
             foreach (var s in _subscriptions)
             {
                 var keepAlive = TimeSpan.FromMilliseconds(s.RevisedPublishingInterval * Math.Max(1, s.RevisedKeepAliveCount));
-                var allowed = (keepAlive * 2) + _options.KeepAliveInterval;
+                var allowed = (keepAlive * 3) + _options.KeepAliveInterval;
                 var silent = _time.GetElapsedTime(s.LastHeardTicks);
                 if (silent > allowed)
                 {
@@ -588,17 +594,34 @@ public sealed partial class OpcUaClient
             switch (data?.Body)
             {
                 case DataChangeNotification change:
+                    // Batches of at most 1,000 values keep every array under the large-object-heap threshold (85 KB):
+                    // at 10,000 values per message one array per message cost a gen2 collection every second (bench/README.md).
                     var notifications = change.MonitoredItems ?? [];
-                    var values = new List<MonitoredItemValue>(notifications.Length);
-                    foreach (var n in notifications)
+                    for (var start = 0; start < notifications.Length || start == 0; start += MaxValuesPerBatch)
                     {
-                        if (subscription.TryGetItem(n.ClientHandle, out var item))
+                        var end = Math.Min(notifications.Length, start + MaxValuesPerBatch);
+                        var values = new MonitoredItemValue[end - start];
+                        var count = 0;
+                        for (var i = start; i < end; i++)
                         {
-                            values.Add(new MonitoredItemValue(item, n.Value));
+                            if (subscription.TryGetItem(notifications[i].ClientHandle, out var item))
+                            {
+                                values[count++] = new MonitoredItemValue(item, notifications[i].Value);
+                            }
+                        }
+
+                        if (count != values.Length)
+                        {
+                            Array.Resize(ref values, count);
+                        }
+
+                        subscription.Deliver(new DataChangeBatch(subscription, message.SequenceNumber, message.PublishTime, republished, values));
+                        if (notifications.Length == 0)
+                        {
+                            break;
                         }
                     }
 
-                    subscription.Deliver(new DataChangeBatch(subscription, message.SequenceNumber, message.PublishTime, republished, [.. values]));
                     break;
                 case EventNotificationList events:
                     var list = new List<(MonitoredItem, Variant[])>();

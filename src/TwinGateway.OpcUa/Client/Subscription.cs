@@ -89,7 +89,10 @@ public readonly record struct MonitoredItemValue(MonitoredItem Item, DataValue V
 /// <summary>What a subscription delivers, in order.</summary>
 public abstract record SubscriptionEvent(Subscription Subscription);
 
-/// <summary>The data changes of one NotificationMessage.</summary>
+/// <summary>
+/// The data changes of one NotificationMessage. A message with more than 1,000 values arrives as several batches with
+/// the same sequence number (so no array reaches the large-object heap).
+/// </summary>
 public sealed record DataChangeBatch(Subscription Subscription, uint SequenceNumber, DateTime PublishTime, bool Republished, MonitoredItemValue[] Values)
     : SubscriptionEvent(Subscription);
 

@@ -4,16 +4,21 @@ using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.Interop.Tests.Client;
 
-/// <summary>Our client's services against node-opcua's server (an independent stack).</summary>
-[Collection(NodeOpcUaCollection.Name)]
-public sealed class ClientServiceTests(NodeOpcUaServerFixture fixture) : IAsyncLifetime
+/// <summary>Our client against node-opcua's server (an independent stack).</summary>
+public sealed class ClientServiceTestsOnNodeOpcUa(NodeOpcUaPeerFixture fixture) : ClientServiceTests(fixture.Peer), IClassFixture<NodeOpcUaPeerFixture>;
+
+/// <summary>Our client against our own server: the same suite.</summary>
+public sealed class ClientServiceTestsOnOurServer(OurServerPeerFixture fixture) : ClientServiceTests(fixture.Peer), IClassFixture<OurServerPeerFixture>;
+
+/// <summary>Our client's services, written once and bound to each server.</summary>
+public abstract class ClientServiceTests(ITestPeer server) : IAsyncLifetime
 {
     private readonly TestLog _log = new();
     private OpcUaClient _client = null!;
 
-    private NodeOpcUaServer Server => fixture.Server;
+    private ITestPeer Server => server;
 
-    private NodeId Test(string name) => new("Test." + name, (ushort)Server.NamespaceIndex);
+    private NodeId Test(string name) => new("Test." + name, Server.NamespaceIndex);
 
     public async Task InitializeAsync() => _client = await OpcUaClient.ConnectAsync(Server.EndpointUrl, logger: _log);
 
@@ -52,13 +57,13 @@ public sealed class ClientServiceTests(NodeOpcUaServerFixture fixture) : IAsyncL
             new ReadValueId { NodeId = new NodeId(VariableIds.Server_NamespaceArray), AttributeId = Attributes.Value },
             new ReadValueId { NodeId = Test("ReadOnly"), AttributeId = Attributes.Value },
             new ReadValueId { NodeId = Test("ReadOnly"), AttributeId = Attributes.DisplayName },
-            new ReadValueId { NodeId = new NodeId("Test.DoesNotExist", (ushort)Server.NamespaceIndex), AttributeId = Attributes.Value },
+            new ReadValueId { NodeId = new NodeId("Test.DoesNotExist", Server.NamespaceIndex), AttributeId = Attributes.Value },
             new ReadValueId { NodeId = Test("ReadOnly"), AttributeId = 999 },
         ]);
 
         Assert.Equal(BuiltInType.DateTime, values[0].Value.Type);
         Assert.InRange((DateTime)values[0].Value.Value!, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
-        Assert.Contains(Server.NamespaceUri, (string[])values[1].Value.Value!);
+        Assert.True(((string[])values[1].Value.Value!).Length > Server.NamespaceIndex);
         Assert.Equal(42.5, values[2].Value.ToDouble());
         Assert.NotEqual(default, values[2].SourceTimestamp);
         Assert.Equal("ReadOnly", ((LocalizedText)values[3].Value.Value!).Text);
@@ -81,7 +86,7 @@ public sealed class ClientServiceTests(NodeOpcUaServerFixture fixture) : IAsyncL
     [Fact]
     public async Task Browse_of_an_unknown_node_names_the_node_and_the_status()
     {
-        var ex = await Assert.ThrowsAsync<ServiceResultException>(() => _client.BrowseAsync(new NodeId("Nope", (ushort)Server.NamespaceIndex)));
+        var ex = await Assert.ThrowsAsync<ServiceResultException>(() => _client.BrowseAsync(new NodeId("Nope", Server.NamespaceIndex)));
 
         Assert.Equal(StatusCodes.BadNodeIdUnknown, ex.StatusCode.Code);
         Assert.Contains("s=Nope", ex.Message, StringComparison.Ordinal);
@@ -92,14 +97,14 @@ public sealed class ClientServiceTests(NodeOpcUaServerFixture fixture) : IAsyncL
     {
         var found = await _client.BrowseTreeAsync(new NodeId(ObjectIds.ObjectsFolder), 2);
 
-        Assert.Contains(found, r => r.NodeId == Test("Counter") && r.Parent == new NodeId("Test", (ushort)Server.NamespaceIndex));
+        Assert.Contains(found, r => r.NodeId == Test("Counter") && r.Parent == new NodeId("Test", Server.NamespaceIndex));
         Assert.Contains(found, r => r.NodeId == new NodeId(ObjectIds.Server));
     }
 
     [Fact]
     public async Task TranslateBrowsePaths_resolves_names_and_reports_no_match()
     {
-        var ns = (ushort)Server.NamespaceIndex;
+        var ns = Server.NamespaceIndex;
         var results = await _client.TranslateBrowsePathsAsync(
         [
             OpcUaClient.MakeBrowsePath(new NodeId(ObjectIds.ObjectsFolder), new QualifiedName(ns, "Test"), new QualifiedName(ns, "ReadOnly")),

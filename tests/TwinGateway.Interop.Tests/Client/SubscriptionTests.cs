@@ -4,17 +4,20 @@ using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.Interop.Tests.Client;
 
-/// <summary>Subscriptions of our client against node-opcua's server.</summary>
-[Collection(NodeOpcUaCollection.Name)]
-public sealed class SubscriptionTests(NodeOpcUaServerFixture fixture) : IAsyncLifetime
+public sealed class SubscriptionTestsOnNodeOpcUa(NodeOpcUaPeerFixture fixture) : SubscriptionTests(fixture.Peer), IClassFixture<NodeOpcUaPeerFixture>;
+
+public sealed class SubscriptionTestsOnOurServer(OurServerPeerFixture fixture) : SubscriptionTests(fixture.Peer), IClassFixture<OurServerPeerFixture>;
+
+/// <summary>Subscriptions of our client, written once and bound to each server.</summary>
+public abstract class SubscriptionTests(ITestPeer server) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     private readonly TestLog _log = new();
     private OpcUaClient _client = null!;
 
-    private NodeOpcUaServer Server => fixture.Server;
+    private ITestPeer Server => server;
 
-    private NodeId Test(string name) => new("Test." + name, (ushort)Server.NamespaceIndex);
+    private NodeId Test(string name) => new("Test." + name, Server.NamespaceIndex);
 
     public async Task InitializeAsync() => _client = await OpcUaClient.ConnectAsync(Server.EndpointUrl, logger: _log);
 
@@ -53,7 +56,7 @@ public sealed class SubscriptionTests(NodeOpcUaServerFixture fixture) : IAsyncLi
         var items = await subscription.AddItemsAsync(
         [
             new MonitoredItemOptions(Test("Sine")) { SamplingInterval = TimeSpan.FromMilliseconds(20) },
-            new MonitoredItemOptions(new NodeId("Test.Missing", (ushort)Server.NamespaceIndex)),
+            new MonitoredItemOptions(new NodeId("Test.Missing", Server.NamespaceIndex)),
         ]);
 
         Assert.True(items[0].IsCreated);
@@ -118,7 +121,7 @@ public sealed class SubscriptionTests(NodeOpcUaServerFixture fixture) : IAsyncLi
     public async Task Fifteen_hundred_items_are_created_in_batches_and_all_report()
     {
         var subscription = await _client.CreateSubscriptionAsync(Fast with { PublishingInterval = TimeSpan.FromMilliseconds(500) });
-        var options = Enumerable.Range(0, 1500).Select(i => new MonitoredItemOptions(new NodeId($"Test.Big.{i:D4}", (ushort)Server.NamespaceIndex))).ToList();
+        var options = Enumerable.Range(0, 1500).Select(i => new MonitoredItemOptions(new NodeId($"Test.Big.{i:D4}", Server.NamespaceIndex))).ToList();
 
         var items = await subscription.AddItemsAsync(options);
 

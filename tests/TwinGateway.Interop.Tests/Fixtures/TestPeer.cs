@@ -1,0 +1,142 @@
+using TwinGateway.OpcUa.Server;
+using TwinGateway.OpcUa.Server.Demo;
+
+namespace TwinGateway.Interop.Tests.Fixtures;
+
+/// <summary>
+/// An OPC UA server the client suite runs against: node-opcua (an independent stack) or ours. Both expose the same
+/// Test folder (tests/node/server.js and DemoNodes' interop folder), so one scenario is written once and bound to each.
+/// </summary>
+public interface ITestPeer : IAsyncDisposable
+{
+    string Name { get; }
+
+    string EndpointUrl { get; }
+
+    int Port { get; }
+
+    ushort NamespaceIndex { get; }
+
+    /// <summary>Stops the server and starts a fresh one on the same port (sessions and subscriptions are gone).</summary>
+    Task RestartAsync();
+
+    /// <summary>Whether the server transfers an anonymous session's subscriptions over SecurityMode None (node-opcua refuses, per Part 4 §5.13.7).</summary>
+    bool TransfersAnonymousSubscriptions { get; }
+}
+
+/// <summary>Starts peers of either kind.</summary>
+public static class TestPeers
+{
+    public const string NodeOpcUa = "node-opcua";
+    public const string Ours = "ours";
+
+    public static async Task<ITestPeer> StartAsync(string kind) => kind switch
+    {
+        NodeOpcUa => new NodePeer(await NodeOpcUaServer.StartAsync(new NodeOpcUaServerOptions())),
+        Ours => await OurServerPeer.StartAsync(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown peer"),
+    };
+
+    private sealed class NodePeer(NodeOpcUaServer server) : ITestPeer
+    {
+        public string Name => NodeOpcUa;
+        public string EndpointUrl => server.EndpointUrl;
+        public int Port => server.Port;
+        public ushort NamespaceIndex => (ushort)server.NamespaceIndex;
+        public bool TransfersAnonymousSubscriptions => false;
+        public Task RestartAsync() => server.RestartAsync();
+        public ValueTask DisposeAsync() => server.DisposeAsync();
+    }
+}
+
+/// <summary>Our own server with the demo and interop nodes, in this process, on a free loopback port.</summary>
+public sealed class OurServerPeer : ITestPeer
+{
+    private UaServer _server;
+    private DemoNodes _nodes;
+
+    private OurServerPeer(UaServer server, DemoNodes nodes)
+    {
+        _server = server;
+        _nodes = nodes;
+    }
+
+    public static async Task<OurServerPeer> StartAsync(int port = 0)
+    {
+        var (server, nodes) = await CreateAsync(port);
+        return new OurServerPeer(server, nodes);
+    }
+
+    private static async Task<(UaServer, DemoNodes)> CreateAsync(int port)
+    {
+        var server = new UaServer(new UaServerOptions
+        {
+            Port = port,
+            ApplicationUri = "urn:twingateway:test:our-server",
+            Authenticator = new StaticUserAuthenticator(new Dictionary<string, string> { ["operator"] = "secret1" }),
+            MinSessionTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        var nodes = DemoNodes.Add(server, scaleCount: 0, interopTestFolder: true);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await server.StartAsync();
+                return (server, nodes);
+            }
+            catch (OpcUa.Types.ServiceResultException) when (attempt < 50 && port != 0)
+            {
+                // The old listener's port may linger for a moment after a restart.
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public UaServer Server => _server;
+
+    public string Name => TestPeers.Ours;
+
+    public string EndpointUrl => _server.EndpointUrl;
+
+    public int Port => _server.Port;
+
+    public ushort NamespaceIndex => 1;
+
+    public bool TransfersAnonymousSubscriptions => true;
+
+    public async Task RestartAsync()
+    {
+        var port = _server.Port;
+        await _nodes.DisposeAsync();
+        await _server.DisposeAsync();
+        (_server, _nodes) = await CreateAsync(port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _nodes.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+}
+
+/// <summary>One shared peer per kind for the service and subscription suites.</summary>
+public abstract class PeerFixture(string kind) : IAsyncLifetime
+{
+    private ITestPeer? _peer;
+
+    public ITestPeer Peer => _peer ?? throw new InvalidOperationException($"the {kind} peer did not start");
+
+    public async Task InitializeAsync() => _peer = await TestPeers.StartAsync(kind);
+
+    public async Task DisposeAsync()
+    {
+        if (_peer is not null)
+        {
+            await _peer.DisposeAsync();
+        }
+    }
+}
+
+public sealed class NodeOpcUaPeerFixture() : PeerFixture(TestPeers.NodeOpcUa);
+
+public sealed class OurServerPeerFixture() : PeerFixture(TestPeers.Ours);
