@@ -3,9 +3,12 @@ using TwinGateway.OpcUa.Types;
 namespace TwinGateway.OpcUa.Server;
 
 /// <summary>A Publish request parked until a subscription has something to send (OPC 10000-4 §5.13.5).</summary>
-internal sealed class PendingPublish(PublishRequest request, long deadlineTicks)
+internal sealed class PendingPublish(PublishRequest request, long deadlineTicks, ServerConnection connection)
 {
     public PublishRequest Request { get; } = request;
+
+    /// <summary>The connection the request came on; a request whose connection closed can no longer be answered.</summary>
+    public ServerConnection Connection { get; } = connection;
 
     public long DeadlineTicks { get; } = deadlineTicks;
 
@@ -55,7 +58,8 @@ internal sealed class PublishQueue
             while (_queue.First is { } first)
             {
                 _queue.RemoveFirst();
-                if (!first.Value.Completion.Task.IsCompleted)
+                // Requests left behind by a dropped connection would swallow notifications: skip them.
+                if (!first.Value.Completion.Task.IsCompleted && first.Value.Connection.IsOpen)
                 {
                     publish = first.Value;
                     return true;

@@ -43,7 +43,7 @@ public sealed partial class UaServer
                         var session = Sessions.Require(context.Connection, header);
                         if (request is PublishRequest publish)
                         {
-                            return FinishPublish(header, Subscriptions.Publish(session, publish));
+                            return FinishPublish(header, Subscriptions.Publish(session, publish, context.Connection));
                         }
 
                         if (request is CallRequest call)

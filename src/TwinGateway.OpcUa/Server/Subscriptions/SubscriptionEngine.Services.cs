@@ -347,7 +347,7 @@ internal sealed partial class SubscriptionEngine
     }
 
     /// <summary>Parks a Publish request after applying its acknowledgements; the engine answers it when a subscription has something to send.</summary>
-    public Task<IServiceResponse> Publish(Session session, PublishRequest request)
+    public Task<IServiceResponse> Publish(Session session, PublishRequest request, ServerConnection connection)
     {
         var acks = request.SubscriptionAcknowledgements ?? [];
         var results = new StatusCode[acks.Length];
@@ -370,7 +370,7 @@ internal sealed partial class SubscriptionEngine
         }
 
         var timeout = request.RequestHeader.TimeoutHint == 0 ? TimeSpan.FromHours(1) : TimeSpan.FromMilliseconds(request.RequestHeader.TimeoutHint);
-        var publish = new PendingPublish(request, Time.GetTimestamp() + ToTicks(timeout.TotalMilliseconds)) { AcknowledgementResults = results };
+        var publish = new PendingPublish(request, Time.GetTimestamp() + ToTicks(timeout.TotalMilliseconds), connection) { AcknowledgementResults = results };
         if (session.PublishQueue.Enqueue(publish, Options.MaxPublishRequestsPerSession) is { } evicted)
         {
             evicted.Completion.TrySetResult(UaServer.Fault(evicted.Request.RequestHeader.RequestHandle, StatusCodes.BadTooManyPublishRequests));
