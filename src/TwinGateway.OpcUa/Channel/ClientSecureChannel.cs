@@ -184,8 +184,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
                 Log.Connected(_logger, EndpointUrl, ack.ReceiveBufferSize, ack.SendBufferSize, ack.MaxMessageSize, ack.MaxChunkCount);
                 break;
             case UaMessageType.Error:
-                var error = ErrorMessage.Decode(body);
-                throw new ServiceResultException(error.Error, $"{EndpointUrl} refused Hello: {error.Reason}");
+                throw ErrorReceived(ErrorMessage.Decode(body), $"{EndpointUrl} refused Hello");
             default:
                 throw new ServiceResultException(StatusCodes.BadTcpMessageTypeInvalid,
                     $"{EndpointUrl} answered Hello with a {raw.Header.MessageType} message");
@@ -406,8 +405,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
 
                 if (chunk.Header.MessageType == UaMessageType.Error)
                 {
-                    var error = ErrorMessage.Decode(chunk.Bytes.Span[ChunkHeader.Size..]);
-                    Fault(new ServiceResultException(error.Error, $"{EndpointUrl} sent Error: {error.Reason}"));
+                    Fault(ErrorReceived(ErrorMessage.Decode(chunk.Bytes.Span[ChunkHeader.Size..]), $"{EndpointUrl} sent Error"));
                     return;
                 }
 
@@ -438,7 +436,21 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         {
             Fault(new ServiceResultException(StatusCodes.BadConnectionClosed, $"connection to {EndpointUrl} lost: {ex.Message}", ex));
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Anything else is a bug of ours; the channel still closes, so no request waits for its timeout.
+            Log.ChannelFaulted(_logger, EndpointUrl, _channelId, "BadInternalError", ex.ToString());
+            Fault(new ServiceResultException(StatusCodes.BadInternalError, $"receive loop failed: {ex.Message}", ex));
+        }
     }
+
+    /// <summary>
+    /// An Error message must carry a Bad code (OPC 10000-6 §7.1.2.5); one that carries Good or Uncertain still ends the
+    /// connection, so it becomes BadTcpInternalError rather than a "failure" whose status says nothing failed.
+    /// </summary>
+    private static ServiceResultException ErrorReceived(ErrorMessage error, string context) => error.Error.IsBad
+        ? new ServiceResultException(error.Error, $"{context}: {error.Reason}")
+        : new ServiceResultException(StatusCodes.BadTcpInternalError, $"{context} with the non-error status {error.Error}: {error.Reason}");
 
     private void CheckChunk(in SecureChunk chunk)
     {

@@ -170,13 +170,16 @@ public sealed class OutgoingMessage : IDisposable
 
 /// <summary>
 /// Joins the chunks of incoming messages by request id, enforcing our MaxChunkCount, MaxMessageSize and a bound on
-/// messages in progress, so a chunk flood is refused instead of buffered. Not thread-safe: one receive loop owns it.
+/// messages in progress, so a chunk flood is refused instead of buffered. The messages in progress together hold at
+/// most MaxMessageSize bytes: a peer that starts many messages cannot multiply the limit (the reference stack keeps
+/// only one message in progress). Not thread-safe: one receive loop owns it.
 /// </summary>
 public sealed class MessageAssembler : IDisposable
 {
     private readonly Dictionary<uint, Partial> _partials = [];
     private readonly TransportLimits _local;
     private readonly int _maxPartialMessages;
+    private long _bufferedBytes;
 
     public MessageAssembler(TransportLimits local, int maxPartialMessages = 64)
     {
@@ -205,6 +208,13 @@ public sealed class MessageAssembler : IDisposable
         if (partial is null && chunk.Header.ChunkType == ChunkType.Final)
         {
             // The common case: a one-chunk message; copy once into a pooled buffer the consumer returns.
+            // MaxMessageSize may be below the receive buffer size, so one chunk can exceed it too.
+            if (_local.MaxMessageSize > 0 && chunk.Body.Length > _local.MaxMessageSize)
+            {
+                throw new ServiceResultException(StatusCodes.BadTcpMessageTooLarge,
+                    $"message {requestId} of {chunk.Body.Length} bytes exceeds MaxMessageSize of {_local.MaxMessageSize} bytes");
+            }
+
             var single = ArrayPool<byte>.Shared.Rent(Math.Max(chunk.Body.Length, 1));
             chunk.Body.Span.CopyTo(single);
             return new AssembledMessage(chunk.Header.MessageType, requestId, single, chunk.Body.Length, null, null);
@@ -238,13 +248,22 @@ public sealed class MessageAssembler : IDisposable
                 $"message {requestId} exceeds MaxMessageSize of {_local.MaxMessageSize} bytes");
         }
 
+        if (_local.MaxMessageSize > 0 && _bufferedBytes + chunk.Body.Length > _local.MaxMessageSize)
+        {
+            var reason = $"the {_partials.Count} chunked messages in progress would hold {_bufferedBytes + chunk.Body.Length} bytes together, more than MaxMessageSize of {_local.MaxMessageSize}";
+            Drop(requestId);
+            throw new ServiceResultException(StatusCodes.BadTcpNotEnoughResources, reason);
+        }
+
         partial.Append(chunk.Body.Span);
+        _bufferedBytes += chunk.Body.Length;
         if (chunk.Header.ChunkType != ChunkType.Final)
         {
             return null;
         }
 
         _partials.Remove(requestId);
+        _bufferedBytes -= partial.Length;
         return new AssembledMessage(chunk.Header.MessageType, requestId, partial.Buffer, partial.Length, null, null);
     }
 
@@ -252,9 +271,13 @@ public sealed class MessageAssembler : IDisposable
 
     private void Drop(uint requestId)
     {
-        if (_partials.Remove(requestId, out var partial) && partial.Buffer is not null)
+        if (_partials.Remove(requestId, out var partial))
         {
-            ArrayPool<byte>.Shared.Return(partial.Buffer);
+            _bufferedBytes -= partial.Length;
+            if (partial.Buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(partial.Buffer);
+            }
         }
     }
 

@@ -190,8 +190,9 @@ public ref struct UaReader
     public DiagnosticInfo? ReadDiagnosticInfo()
     {
         var mask = ReadByte();
-        if (mask == 0)
+        if ((mask & 0x7F) == 0)
         {
+            // No defined field: the same as null (an undefined bit alone must not make decode-encode unstable).
             return null;
         }
 
