@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates src/TwinGateway.OpcUa/Generated/*.g.cs from the specification's machine-readable files.
+# Regenerates src/TwinGateway.OpcUa/Generated/*.g.cs and src/TwinGateway.OpcUa/Server/AddressSpace/StandardNodes.g.cs
+# (the server's type nodes) from the specification's machine-readable files.
 #
 # Inputs (installed with npm into a temporary folder, never into the repository):
 #   node-opcua-nodesets     Opc.Ua.Types.bsd (structures, enumerations) and Opc.Ua.NodeSet2.xml (DataType and
-#                           encoding ids, well-known node ids)
+#                           encoding ids, well-known node ids, the type hierarchy for StandardNodes.g.cs)
 #   node-opcua-status-code  the status-code table (name, value, description)
 #   node-opcua-constants    the NodeIds table; Opc.Ua.NodeSet2.xml leaves out the service messages (RequestHeader,
 #                           ReadRequest, ...), so their DataType and "Default Binary" ids come from here
@@ -36,4 +37,5 @@ dotnet run --project "$root/tools/TwinGateway.OpcUa.Generator" -- \
   --status-codes "$nm/node-opcua-status-code/dist/_generated_status_codes.js" \
   --node-ids "$nm/node-opcua-constants/dist/opcua_node_ids.js" \
   --out "$root/src/TwinGateway.OpcUa/Generated" \
+  --address-space "$root/src/TwinGateway.OpcUa/Server/AddressSpace" \
   "$@"

@@ -24,7 +24,28 @@ internal sealed record UaNode(
     string BrowseName,
     string? SymbolicName,
     uint? ParentId,
-    IReadOnlyList<UaReference> References);
+    IReadOnlyList<UaReference> References)
+{
+    /// <summary>The DisplayName text (the first one when the NodeSet gives several locales); null when absent.</summary>
+    public string? DisplayName { get; init; }
+
+    /// <summary>The Description text; null when absent.</summary>
+    public string? Description { get; init; }
+
+    public bool IsAbstract { get; init; }
+
+    /// <summary>ReferenceType only.</summary>
+    public bool Symmetric { get; init; }
+
+    /// <summary>ReferenceType only: the InverseName text; null when absent.</summary>
+    public string? InverseName { get; init; }
+
+    /// <summary>Variable/VariableType only: the DataType attribute (aliases resolved; the schema's default is i=24).</summary>
+    public uint DataType { get; init; } = 24;
+
+    /// <summary>Variable/VariableType only: the ValueRank attribute (the schema's default is -1, scalar).</summary>
+    public int ValueRank { get; init; } = -1;
+}
 
 /// <summary>The parsed Opc.Ua.NodeSet2.xml (OPC 10000-6 Annex F), indexed for the look-ups the generator needs.</summary>
 internal sealed class NodeSet
@@ -33,6 +54,7 @@ internal sealed class NodeSet
 
     public const uint HasEncoding = 38;
     public const uint HasTypeDefinition = 40;
+    public const uint HasSubtype = 45;
     public const uint HasProperty = 46;
     public const uint HasComponent = 47;
     public const uint HasOrderedComponent = 49;
@@ -186,17 +208,53 @@ internal sealed class NodeSet
                 browseName = browseName[(colon + 1)..];
             }
 
+            var dataTypeText = (string?)element.Attribute("DataType");
+            uint dataType = 24;
+            if (dataTypeText is not null)
+            {
+                dataType = ParseNumeric(aliases.GetValueOrDefault(dataTypeText, dataTypeText))
+                    ?? throw new InvalidDataException($"{path}: i={id} has DataType '{dataTypeText}', not a namespace-0 numeric id");
+            }
+
+            var valueRankText = (string?)element.Attribute("ValueRank");
+            var valueRank = -1;
+            if (valueRankText is not null && !int.TryParse(valueRankText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out valueRank))
+            {
+                throw new InvalidDataException($"{path}: i={id} has ValueRank '{valueRankText}'");
+            }
+
             nodes.Add(new UaNode(
                 id,
                 nodeClass,
                 browseName,
                 (string?)element.Attribute("SymbolicName"),
                 ParseNumeric((string?)element.Attribute("ParentNodeId")),
-                references));
+                references)
+            {
+                DisplayName = Text(element, "DisplayName"),
+                Description = Text(element, "Description"),
+                IsAbstract = Flag(element, "IsAbstract"),
+                Symmetric = Flag(element, "Symmetric"),
+                InverseName = Text(element, "InverseName"),
+                DataType = dataType,
+                ValueRank = valueRank,
+            });
         }
 
         return new NodeSet(nodes, modelDescription);
     }
+
+    /// <summary>The text of a LocalizedText child (DisplayName, Description, InverseName): the one without a Locale, else the first.</summary>
+    private static string? Text(XElement element, string name)
+    {
+        var all = element.Elements(Ns + name).ToList();
+        var chosen = all.FirstOrDefault(e => string.IsNullOrEmpty((string?)e.Attribute("Locale"))) ?? all.FirstOrDefault();
+        return chosen?.Value.Trim();
+    }
+
+    /// <summary>A boolean attribute of the UANodeSet schema (xs:boolean: "true"/"1"; absent means false).</summary>
+    private static bool Flag(XElement element, string name) =>
+        (string?)element.Attribute(name) is "true" or "1";
 
     /// <summary>"i=85" (namespace 0) to 85; anything else to null.</summary>
     private static uint? ParseNumeric(string? text)

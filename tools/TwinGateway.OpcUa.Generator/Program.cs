@@ -5,7 +5,9 @@ namespace TwinGateway.OpcUa.Generator;
 /// <summary>
 /// Generates the OPC UA types of TwinGateway.OpcUa from the specification's machine-readable files:
 /// <c>--bsd Opc.Ua.Types.bsd --nodeset Opc.Ua.NodeSet2.xml --status-codes StatusCode.csv|_generated_status_codes.js
-/// [--node-ids NodeIds.csv|opcua_node_ids.js] --out src/TwinGateway.OpcUa/Generated [--check]</c>.
+/// [--node-ids NodeIds.csv|opcua_node_ids.js] --out src/TwinGateway.OpcUa/Generated
+/// [--address-space src/TwinGateway.OpcUa/Server/AddressSpace] [--check]</c>.
+/// <c>--address-space</c> also writes StandardNodes.g.cs (the type nodes of the NodeSet) into that folder.
 /// With <c>--check</c> nothing is written; the exit code is 1 when a file would change.
 /// </summary>
 internal static class Program
@@ -13,7 +15,7 @@ internal static class Program
     private const string Usage =
         "usage: TwinGateway.OpcUa.Generator --bsd Opc.Ua.Types.bsd --nodeset Opc.Ua.NodeSet2.xml "
         + "--status-codes StatusCode.csv|_generated_status_codes.js [--node-ids NodeIds.csv|opcua_node_ids.js] "
-        + "--out DIR [--check]";
+        + "--out DIR [--address-space DIR] [--check]";
 
     private static int Main(string[] args)
     {
@@ -26,7 +28,7 @@ internal static class Program
                 case "--check":
                     check = true;
                     break;
-                case "--bsd" or "--nodeset" or "--status-codes" or "--node-ids" or "--out" when i + 1 < args.Length:
+                case "--bsd" or "--nodeset" or "--status-codes" or "--node-ids" or "--out" or "--address-space" when i + 1 < args.Length:
                     options[args[i][2..]] = args[++i];
                     break;
                 default:
@@ -77,21 +79,27 @@ internal static class Program
         var nodeIdClasses = NodeIdClasses.Build(nodeSet, model, model.Warnings);
         var source = "Opc.Ua.Types.bsd and Opc.Ua.NodeSet2.xml, " + nodeSet.ModelDescription;
 
+        var outDir = options["out"];
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            ["StatusCodes.g.cs"] = Emitters.StatusCodes(statusCodes),
-            ["Enums.g.cs"] = Emitters.Enums(model, source),
-            ["DataTypes.g.cs"] = Emitters.DataTypes(model, source),
-            ["GeneratedTypes.g.cs"] = Emitters.GeneratedTypes(model),
-            ["NodeIds.g.cs"] = Emitters.NodeIds(nodeIdClasses, nodeSet.ModelDescription),
+            [Path.Combine(outDir, "StatusCodes.g.cs")] = Emitters.StatusCodes(statusCodes),
+            [Path.Combine(outDir, "Enums.g.cs")] = Emitters.Enums(model, source),
+            [Path.Combine(outDir, "DataTypes.g.cs")] = Emitters.DataTypes(model, source),
+            [Path.Combine(outDir, "GeneratedTypes.g.cs")] = Emitters.GeneratedTypes(model),
+            [Path.Combine(outDir, "NodeIds.g.cs")] = Emitters.NodeIds(nodeIdClasses, nodeSet.ModelDescription),
         };
 
-        var outDir = options["out"];
+        StandardNodesEmitter.Result? standardNodes = null;
+        if (options.TryGetValue("address-space", out var addressSpaceDir))
+        {
+            standardNodes = StandardNodesEmitter.StandardNodes(nodeSet, "Opc.Ua.NodeSet2.xml, " + nodeSet.ModelDescription, model.Warnings);
+            files[Path.Combine(addressSpaceDir, "StandardNodes.g.cs")] = standardNodes.Text;
+        }
+
         var encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         var stale = 0;
-        foreach (var (name, text) in files)
+        foreach (var (path, text) in files)
         {
-            var path = Path.Combine(outDir, name);
             var current = File.Exists(path) ? File.ReadAllText(path, encoding) : null;
             if (current == text)
             {
@@ -106,13 +114,19 @@ internal static class Program
                 continue;
             }
 
-            Directory.CreateDirectory(outDir);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllText(path, text, encoding);
             Console.WriteLine($"wrote     {path}");
         }
 
         Console.WriteLine(CodeWriter.Inv(
             $"{statusCodes.Count} status codes, {model.Enums.Count} enums, {model.Structs.Count} structures ({model.Structs.Count(s => s.BinaryEncodingId is not null)} registered), {nodeIdClasses.Sum(c => c.Ids.Count)} node ids"));
+        if (standardNodes is { } sn)
+        {
+            Console.WriteLine(CodeWriter.Inv(
+                $"StandardNodes: {sn.ReferenceTypes} reference types, {sn.DataTypes} data types, {sn.ObjectTypes} object types, {sn.VariableTypes} variable types, {sn.Encodings} Default Binary encodings, {sn.HasSubtype} HasSubtype references"));
+        }
+
         Report("skipped enum", model.SkippedEnums.Select(s => s.Name + ": " + s.Reason));
         Report("skipped structure", model.SkippedStructs.Select(s => s.Name + ": " + s.Reason));
         Report("built-in (hand-written)", [string.Join(", ", model.BuiltInStructs)]);
