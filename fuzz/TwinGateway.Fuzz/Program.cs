@@ -3,9 +3,9 @@ using TwinGateway.OpcUa.Fuzzing;
 using TwinGateway.OpcUa.Types;
 
 // SharpFuzz harness for the OPC UA stack's network decoders (fuzz/README.md has the commands).
-//   TwinGateway.Fuzz chunks|messages              under libfuzzer-dotnet (--target_arg) or afl-fuzz
-//   TwinGateway.Fuzz chunks|messages FILE|DIR...   replay inputs (a crash, a corpus) without a fuzzer
-//   TwinGateway.Fuzz seed DIR                      write the seed corpus to DIR/chunks and DIR/messages
+//   TwinGateway.Fuzz chunks|messages|requests              under libfuzzer-dotnet (--target_arg) or afl-fuzz
+//   TwinGateway.Fuzz chunks|messages|requests FILE|DIR...   replay inputs (a crash, a corpus) without a fuzzer
+//   TwinGateway.Fuzz seed DIR                               write the seed corpus to DIR/chunks, DIR/messages and DIR/requests
 // The target may also come from TWINGW_FUZZ_TARGET, for drivers that pass no argument of their own.
 var target = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("TWINGW_FUZZ_TARGET");
 if (target == "seed")
@@ -17,11 +17,12 @@ FuzzTargetAction? run = target switch
 {
     "chunks" => FuzzTargets.ChunkStream,
     "messages" => FuzzTargets.MessageDecoder,
+    "requests" => FuzzTargets.ServerRequest,
     _ => null,
 };
 if (run is null)
 {
-    await Console.Error.WriteLineAsync("usage: TwinGateway.Fuzz chunks|messages [FILE|DIR...] | seed DIR").ConfigureAwait(false);
+    await Console.Error.WriteLineAsync("usage: TwinGateway.Fuzz chunks|messages|requests [FILE|DIR...] | seed DIR").ConfigureAwait(false);
     return 2;
 }
 
@@ -138,7 +139,7 @@ internal static class Harness
 
     public static int WriteSeeds(string root)
     {
-        foreach (var (folder, seeds) in new[] { ("chunks", FuzzSeeds.Chunks()), ("messages", FuzzSeeds.Messages()) })
+        foreach (var (folder, seeds) in new[] { ("chunks", FuzzSeeds.Chunks()), ("messages", FuzzSeeds.Messages()), ("requests", FuzzTargets.ServerRequestSeeds()) })
         {
             var directory = Path.Combine(root, folder);
             Directory.CreateDirectory(directory);

@@ -172,6 +172,172 @@ public static class FuzzTargets
         }
     }
 
+    /// <summary>
+    /// Decodes <paramref name="data"/> as a request body our server received, the way <c>ServerConnection.HandleRequest</c>
+    /// does: the type id, the instance <see cref="EncodeableFactory.Default"/> makes for it, which must be a service
+    /// request (anything else is refused with BadServiceUnsupported, as the server answers it), then the structure, with
+    /// <see cref="MessageLimits"/>. A request that decodes is encoded again; decoding that encoding and encoding once
+    /// more must give the same bytes (an encoder that writes what its decoder reads differently is a bug too).
+    /// </summary>
+    public static void ServerRequest(ReadOnlySpan<byte> data)
+    {
+        if (data.Length > MessageLimits.MaxMessageSize)
+        {
+            // What the server's assembler does before any decoder sees the body.
+            throw new ServiceResultException(StatusCodes.BadEncodingLimitsExceeded,
+                $"request of {data.Length} bytes exceeds MaxMessageSize of {MessageLimits.MaxMessageSize}");
+        }
+
+        var request = DecodeRequest(data);
+        using var first = new UaWriter(256, MessageLimits);
+        first.WriteNodeId(request.BinaryEncodingId);
+        request.Encode(first);
+
+        var again = DecodeRequest(first.WrittenSpan);
+        using var second = new UaWriter(256, MessageLimits);
+        second.WriteNodeId(again.BinaryEncodingId);
+        again.Encode(second);
+        if (!first.WrittenSpan.SequenceEqual(second.WrittenSpan))
+        {
+            throw new InvalidOperationException(
+                $"{request.GetType().Name} does not survive a round trip: {Convert.ToHexString(first.WrittenSpan)} became {Convert.ToHexString(second.WrittenSpan)}");
+        }
+    }
+
+    private static IServiceRequest DecodeRequest(ReadOnlySpan<byte> body)
+    {
+        var reader = new UaReader(body, MessageLimits);
+        var typeId = reader.ReadNodeId();
+        if (reader.Factory.Create(typeId) is not IServiceRequest request)
+        {
+            throw new ServiceResultException(StatusCodes.BadServiceUnsupported, $"type {typeId} is not a service request");
+        }
+
+        request.Decode(ref reader);
+        return request;
+    }
+
+    /// <summary>
+    /// Seeds for <see cref="ServerRequest"/> (<c>fuzz/corpus/requests</c>): the requests a client sends our server over a
+    /// session's life, each with the structures that nest deepest (identity token, filter, variants, browse paths).
+    /// </summary>
+    public static IReadOnlyList<FuzzSeed> ServerRequestSeeds()
+    {
+        var timestamp = new DateTime(2024, 5, 17, 8, 30, 0, DateTimeKind.Utc);
+        RequestHeader Header(uint handle) => new()
+        {
+            AuthenticationToken = new NodeId(new byte[] { 1, 2, 3, 4 }, 0),
+            Timestamp = timestamp,
+            RequestHandle = handle,
+            TimeoutHint = 10_000,
+        };
+        var counter = new NodeId("Test.Counter", 1);
+        IEncodeable[] requests =
+        [
+            new CreateSessionRequest
+            {
+                RequestHeader = Header(1),
+                ClientDescription = new ApplicationDescription { ApplicationUri = "urn:fuzz:client", ApplicationName = new LocalizedText("en", "fuzz"), ApplicationType = ApplicationType.Client },
+                EndpointUrl = "opc.tcp://127.0.0.1:4840",
+                SessionName = "fuzz",
+                ClientNonce = new byte[32],
+                RequestedSessionTimeout = 60_000,
+                MaxResponseMessageSize = 1 << 20,
+            },
+            new ActivateSessionRequest
+            {
+                RequestHeader = Header(2),
+                LocaleIds = ["en"],
+                UserIdentityToken = new ExtensionObject(new UserNameIdentityToken { PolicyId = "username", UserName = "operator", Password = "secret1"u8.ToArray() }),
+            },
+            new ReadRequest
+            {
+                RequestHeader = Header(3),
+                TimestampsToReturn = TimestampsToReturn.Both,
+                NodesToRead = [new ReadValueId { NodeId = counter, AttributeId = Attributes.Value }, new ReadValueId { NodeId = new NodeId(2258), AttributeId = Attributes.Value, IndexRange = "0:1" }],
+            },
+            new WriteRequest
+            {
+                RequestHeader = Header(4),
+                NodesToWrite =
+                [
+                    new WriteValue { NodeId = new NodeId("Test.Writable.Double", 1), AttributeId = Attributes.Value, Value = new DataValue(new Variant(12.5), StatusCodes.Good, timestamp) },
+                    new WriteValue { NodeId = new NodeId("Test.Writable.Int32Array", 1), AttributeId = Attributes.Value, Value = new DataValue(Variant.FromArray(BuiltInType.Int32, new[] { 1, 2, 3 })) },
+                ],
+            },
+            new BrowseRequest
+            {
+                RequestHeader = Header(5),
+                RequestedMaxReferencesPerNode = 100,
+                NodesToBrowse = [new BrowseDescription { NodeId = new NodeId(85), BrowseDirection = BrowseDirection.Forward, ReferenceTypeId = new NodeId(33), IncludeSubtypes = true, ResultMask = 63 }],
+            },
+            new BrowseNextRequest { RequestHeader = Header(6), ContinuationPoints = [new byte[16]] },
+            new TranslateBrowsePathsToNodeIdsRequest
+            {
+                RequestHeader = Header(7),
+                BrowsePaths =
+                [
+                    new BrowsePath
+                    {
+                        StartingNode = new NodeId(85),
+                        RelativePath = new RelativePath { Elements = [new RelativePathElement { ReferenceTypeId = new NodeId(33), IncludeSubtypes = true, TargetName = new QualifiedName(1, "Test") }] },
+                    },
+                ],
+            },
+            new CallRequest
+            {
+                RequestHeader = Header(8),
+                MethodsToCall = [new CallMethodRequest { ObjectId = new NodeId("Test.Methods", 1), MethodId = new NodeId("Test.Methods.Add", 1), InputArguments = [new Variant(2.0), new Variant("three")] }],
+            },
+            new CreateSubscriptionRequest { RequestHeader = Header(9), RequestedPublishingInterval = 100, RequestedLifetimeCount = 600, RequestedMaxKeepAliveCount = 10, PublishingEnabled = true },
+            new CreateMonitoredItemsRequest
+            {
+                RequestHeader = Header(10),
+                SubscriptionId = 1,
+                TimestampsToReturn = TimestampsToReturn.Both,
+                ItemsToCreate =
+                [
+                    new MonitoredItemCreateRequest
+                    {
+                        ItemToMonitor = new ReadValueId { NodeId = counter, AttributeId = Attributes.Value },
+                        MonitoringMode = MonitoringMode.Reporting,
+                        RequestedParameters = new MonitoringParameters
+                        {
+                            ClientHandle = 1,
+                            SamplingInterval = 50,
+                            QueueSize = 10,
+                            DiscardOldest = true,
+                            Filter = new ExtensionObject(new DataChangeFilter { Trigger = DataChangeTrigger.StatusValue, DeadbandType = 1, DeadbandValue = 0.5 }),
+                        },
+                    },
+                ],
+            },
+            new PublishRequest { RequestHeader = Header(11), SubscriptionAcknowledgements = [new SubscriptionAcknowledgement { SubscriptionId = 1, SequenceNumber = 7 }] },
+            new RepublishRequest { RequestHeader = Header(12), SubscriptionId = 1, RetransmitSequenceNumber = 6 },
+            new TransferSubscriptionsRequest { RequestHeader = Header(13), SubscriptionIds = [1, 2], SendInitialValues = true },
+            new DeleteSubscriptionsRequest { RequestHeader = Header(14), SubscriptionIds = [1] },
+            new CloseSessionRequest { RequestHeader = Header(15), DeleteSubscriptions = true },
+        ];
+        return [.. requests.Select(r => new FuzzSeed(SeedName(r), FuzzSeeds.Body(r)))];
+    }
+
+    private static string SeedName(IEncodeable request)
+    {
+        var name = request.GetType().Name.Replace("Request", "", StringComparison.Ordinal);
+        var kebab = new System.Text.StringBuilder(name.Length + 8);
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && kebab.Length > 0)
+            {
+                kebab.Append('-');
+            }
+
+            kebab.Append(char.ToLowerInvariant(c));
+        }
+
+        return kebab.Append(".bin").ToString();
+    }
+
     private static RawChunk? ReadNext(ChunkReader reader)
     {
         // Over a MemoryStream every read completes synchronously; GetResult rethrows the reader's own exception.

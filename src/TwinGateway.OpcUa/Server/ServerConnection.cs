@@ -16,6 +16,9 @@ namespace TwinGateway.OpcUa.Server;
 /// </summary>
 internal sealed partial class ServerConnection : IAsyncDisposable
 {
+    /// <summary>Aborted requests whose remaining chunks may be awaited at once; a client that leaves more unfinished is closed.</summary>
+    private const int MaxDiscardedRequests = 16;
+
     private static int s_nextChannelId;
     private readonly UaServer _server;
     private readonly Socket _socket;
@@ -24,6 +27,9 @@ internal sealed partial class ServerConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _closing;
+
+    /// <summary>Requests aborted for exceeding our limits whose remaining chunks are still coming (discarded up to the final one).</summary>
+    private readonly HashSet<uint> _discarding = [];
     private MessageAssembler? _assembler;
     private TransportLimits _remote = TransportLimits.Default;
     private uint _tokenId;
@@ -179,6 +185,17 @@ internal sealed partial class ServerConnection : IAsyncDisposable
 
             var secure = SecureChunk.Parse(chunk);
             CheckChunk(secure);
+            if (_discarding.Count > 0 && chunk.Header.MessageType == UaMessageType.Message && _discarding.Contains(secure.RequestId))
+            {
+                // The rest of a request we already aborted: drop it up to its final (or abort) chunk.
+                if (chunk.Header.ChunkType != ChunkType.Intermediate)
+                {
+                    _discarding.Remove(secure.RequestId);
+                }
+
+                continue;
+            }
+
             AssembledMessage? message;
             try
             {
@@ -186,8 +203,20 @@ internal sealed partial class ServerConnection : IAsyncDisposable
             }
             catch (ServiceResultException ex) when (ex.StatusCode.Code == StatusCodes.BadTcpMessageTooLarge && chunk.Header.MessageType == UaMessageType.Message)
             {
-                // Too large for our limits: abort that request (OPC 10000-6 §6.7.3) and keep the channel.
+                // Too large for our limits: abort that request (OPC 10000-6 §6.7.3) and keep the channel. Its remaining
+                // chunks are discarded, not assembled into a second message (which would be answered again).
                 _server.Diagnostics.CountRejected(ex.StatusCode);
+                if (chunk.Header.ChunkType == ChunkType.Intermediate)
+                {
+                    if (_discarding.Count >= MaxDiscardedRequests)
+                    {
+                        throw new ServiceResultException(StatusCodes.BadTcpMessageTooLarge,
+                            $"more than {MaxDiscardedRequests} requests over the limits in progress at once; last: {ex.Reason}");
+                    }
+
+                    _discarding.Add(secure.RequestId);
+                }
+
                 await SendAbortAsync(secure.RequestId, StatusCodes.BadRequestTooLarge, ex.Reason, token).ConfigureAwait(false);
                 continue;
             }

@@ -136,7 +136,11 @@ public sealed partial class UaServer : IAsyncDisposable
 
             Diagnostics.CountAccepted();
             var connection = new ServerConnection(this, socket, connectionLogger, token);
-            _connections[connection] = connection.RunAsync();
+            // In the table before it runs: with the peer's bytes already buffered, RunAsync can refuse and close the
+            // connection without ever yielding, and OnConnectionClosed must find it there to remove it.
+            _connections[connection] = Task.CompletedTask;
+            var run = connection.RunAsync();
+            _connections.TryUpdate(connection, run, Task.CompletedTask);
         }
     }
 

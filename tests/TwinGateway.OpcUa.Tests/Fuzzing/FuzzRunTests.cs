@@ -52,6 +52,42 @@ public sealed class FuzzRunTests(ITestOutputHelper output)
         Run(FuzzSeeds.Messages(), FuzzTargets.MessageDecoder, maxLength: limits.MaxMessageSize + 64, Budget, seed: 0x0D3C_0DE);
     }
 
+    [Fact]
+    public void Server_request_target_fails_only_with_ServiceResultException_within_its_allocation_budget()
+    {
+        // The seeds decode, and fuzz/corpus/requests holds them (written by the harness's `seed` command).
+        var seeds = FuzzTargets.ServerRequestSeeds();
+        var root = RepositoryRoot();
+        foreach (var s in seeds)
+        {
+            FuzzTargets.ServerRequest(s.Bytes);
+            var path = Path.Combine(root, "fuzz", "corpus", "requests", s.Name);
+            Assert.True(File.Exists(path) && s.Bytes.AsSpan().SequenceEqual(File.ReadAllBytes(path)),
+                $"{path} is missing or differs from FuzzTargets.ServerRequestSeeds: run `dotnet run --project fuzz/TwinGateway.Fuzz -- seed fuzz/corpus`");
+        }
+
+        // Every seed decodes, so Run's warm-up never throws: warm the failure paths (first exceptions cost far more
+        // than later ones) with truncated seeds.
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var s in seeds)
+            {
+                foreach (var cut in new[] { 1, 3, s.Bytes.Length / 2, s.Bytes.Length - 1 })
+                {
+                    _ = Invoke(FuzzTargets.ServerRequest, s.Bytes[..cut]);
+                }
+            }
+        }
+
+        var limits = FuzzTargets.MessageLimits;
+
+        // Two decodes and two encodes of at most MaxMessageSize bytes, with the same worst case per input byte as the
+        // message decoder's (a boxed element per byte of an array); the 64 KiB covers exceptions and their messages.
+        long Budget(int inputLength) => (4L * 128 * Math.Min(inputLength, limits.MaxMessageSize)) + (64 * 1024);
+
+        Run(seeds, FuzzTargets.ServerRequest, maxLength: limits.MaxMessageSize + 64, Budget, seed: 0x5E_4E0);
+    }
+
     private delegate void Target(ReadOnlySpan<byte> data);
 
     private void Run(IReadOnlyList<FuzzSeed> seeds, Target target, int maxLength, Func<int, long> budget, int seed)

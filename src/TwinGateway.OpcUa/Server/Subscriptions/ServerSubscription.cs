@@ -23,6 +23,9 @@ internal sealed class ServerSubscription
     /// <summary>The owning session; null while orphaned (its session closed without deleting it), until transferred or expired.</summary>
     public Session? Session { get; set; }
 
+    /// <summary>While orphaned: the user (null for anonymous) of the session that left it, the only one who may transfer it.</summary>
+    public string? OrphanedUserName { get; set; }
+
     public double PublishingInterval { get; set; }
 
     public uint MaxKeepAliveCount { get; set; }

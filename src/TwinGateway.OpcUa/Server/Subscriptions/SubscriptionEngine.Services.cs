@@ -403,8 +403,9 @@ internal sealed partial class SubscriptionEngine
                     return new TransferResult { StatusCode = StatusCodes.BadSubscriptionIdInvalid };
                 }
 
-                var previous = subscription.Session;
-                if (previous is not null && !string.Equals(previous.UserName, session.UserName, StringComparison.Ordinal))
+                // An orphaned subscription still belongs to the user whose session left it.
+                var owner = subscription.Session is { } previous ? previous.UserName : subscription.OrphanedUserName;
+                if (!string.Equals(owner, session.UserName, StringComparison.Ordinal))
                 {
                     return new TransferResult { StatusCode = StatusCodes.BadUserAccessDenied };
                 }
@@ -435,6 +436,7 @@ internal sealed partial class SubscriptionEngine
                 }
                 else
                 {
+                    subscription.OrphanedUserName = session.UserName;
                     subscription.Session = null;
                     subscription.PendingStatusChange = null;
                 }

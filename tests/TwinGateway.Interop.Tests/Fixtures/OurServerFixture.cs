@@ -1,0 +1,104 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Logging;
+using TwinGateway.OpcUa.Server;
+using TwinGateway.OpcUa.Server.Demo;
+
+namespace TwinGateway.Interop.Tests.Fixtures;
+
+/// <summary>
+/// Our own <see cref="UaServer"/> in this process on a free loopback port, with the demo address space (2,000 Scale
+/// variables) and the interop Test folder, user operator / secret1 besides anonymous, and MaxReferencesPerNode 100 so
+/// a browse of Test.Big (1,500 children) must go on with BrowseNext. Everything it logs lands in <see cref="Log"/>.
+/// </summary>
+public sealed class OurServerFixture : IAsyncLifetime
+{
+    /// <summary>Scale variables: Scale.00000 .. Scale.01999 (five digits), Double, changed every 100 ms.</summary>
+    public const int ScaleCount = 2000;
+
+    /// <summary>References per node before the server hands out a continuation point.</summary>
+    public const int MaxReferencesPerNode = 100;
+
+    /// <summary>The namespace of every demo and test node.</summary>
+    public const int NamespaceIndex = 1;
+
+    private UaServer? _server;
+    private DemoNodes? _nodes;
+
+    /// <summary>Everything the server logged (warnings for refused requests are expected; errors are not).</summary>
+    public TestLog Log { get; } = new();
+
+    public UaServer Server => _server ?? throw new InvalidOperationException("The our-server fixture has not been initialized.");
+
+    /// <summary><c>opc.tcp://127.0.0.1:{port}</c>.</summary>
+    public string EndpointUrl => Server.EndpointUrl;
+
+    public async Task InitializeAsync()
+    {
+        var server = new UaServer(
+            new UaServerOptions
+            {
+                Port = 0,
+                ApplicationUri = "urn:twingateway:test:our-server",
+                Authenticator = new StaticUserAuthenticator(new Dictionary<string, string> { ["operator"] = "secret1" }),
+                MaxReferencesPerNode = MaxReferencesPerNode,
+            },
+            loggerFactory: new SingleLoggerFactory(Log));
+        try
+        {
+            _nodes = DemoNodes.Add(server, scaleCount: ScaleCount, interopTestFolder: true);
+            await server.StartAsync();
+            _server = server;
+        }
+        catch
+        {
+            if (_nodes is not null)
+            {
+                await _nodes.DisposeAsync();
+            }
+
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_nodes is not null)
+        {
+            await _nodes.DisposeAsync();
+            _nodes = null;
+        }
+
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            _server = null;
+        }
+    }
+
+    /// <summary>Hands every category the same <see cref="TestLog"/>.</summary>
+    private sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => logger;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>Tests marked <c>[Collection("our-server")]</c> share one <see cref="OurServerFixture"/> and run one after another.</summary>
+[CollectionDefinition(Name)]
+[SuppressMessage(
+    "Naming",
+    "CA1711:Identifiers should not have incorrect suffix",
+    Justification = "xunit collection definitions are named after the collection they define.")]
+public sealed class OurServerCollection : ICollectionFixture<OurServerFixture>
+{
+    /// <summary>The collection name to put in <c>[Collection(...)]</c>.</summary>
+    public const string Name = "our-server";
+}
