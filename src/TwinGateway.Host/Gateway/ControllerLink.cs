@@ -1,0 +1,245 @@
+using Microsoft.Extensions.Logging;
+using TwinGateway.Core.Lines;
+using TwinGateway.OpcUa.Client;
+using TwinGateway.OpcUa.Types;
+
+namespace TwinGateway.Host.Gateway;
+
+/// <summary>
+/// The gateway's connection to one controller: connects (retrying while it is down), checks every mapped node
+/// (exists, data type as defined), subscribes to the signals and feeds their values to the line. It never throws out
+/// of <see cref="RunAsync"/>: an unreachable controller is a state with a reason, not a failure of the service.
+/// </summary>
+internal sealed partial class ControllerLink
+{
+    private readonly LineRuntime _line;
+    private readonly ControllerDefinition _controller;
+    private readonly GatewayOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Dictionary<NodeId, SignalState> _byNode = [];
+    private LinkStatus _status;
+
+    public ControllerLink(LineRuntime line, ControllerDefinition controller, IEnumerable<SignalState> signals, GatewayOptions options, TimeProvider time, ILogger logger)
+    {
+        _line = line;
+        _controller = controller;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        Signals = [.. signals];
+        _status = new LinkStatus(controller.Id, controller.EndpointUrl, LinkState.Connecting, "starting", time.GetUtcNow(), 0, []);
+    }
+
+    public IReadOnlyList<SignalState> Signals { get; }
+
+    public LinkStatus Status => Volatile.Read(ref _status);
+
+    private void SetStatus(LinkState state, string reason, int? monitored = null, IReadOnlyList<SignalProblem>? problems = null)
+    {
+        var previous = Status;
+        var next = new LinkStatus(_controller.Id, _controller.EndpointUrl, state, reason,
+            previous.State == state ? previous.Since : _time.GetUtcNow(), monitored ?? previous.MonitoredSignals, problems ?? previous.Problems);
+        Volatile.Write(ref _status, next);
+        if (previous.State != state || previous.Reason != reason)
+        {
+            Log.StateChanged(_logger, _line.Id, _controller.Id, _controller.EndpointUrl, state, reason);
+        }
+    }
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        var retry = TimeSpan.FromSeconds(_options.ReconnectSeconds);
+        while (!stopping.IsCancellationRequested)
+        {
+            OpcUaClient? client = null;
+            try
+            {
+                client = await OpcUaClient.ConnectAsync(_controller.EndpointUrl, ClientOptions(), _time, _logger, stopping).ConfigureAwait(false);
+                await MonitorAsync(client, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ServiceResultException ex)
+            {
+                SetStatus(Status.State == LinkState.Connected ? LinkState.Reconnecting : LinkState.Failed, $"{ex.StatusCode.Name}: {ex.Reason}");
+            }
+            finally
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            try
+            {
+                await Task.Delay(retry, _time, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private OpcUaClientOptions ClientOptions()
+    {
+        var identity = UserIdentity.Anonymous;
+        if (_controller.CredentialsRef is { } reference)
+        {
+            if (!_options.Credentials.TryGetValue(reference, out var credentials))
+            {
+                throw new ServiceResultException(StatusCodes.BadIdentityTokenInvalid,
+                    $"controller {_controller.Id} names credentials '{reference}', which Gateway:Credentials does not define");
+            }
+
+            identity = UserIdentity.ForUser(credentials.User, credentials.Password);
+        }
+
+        return new OpcUaClientOptions
+        {
+            ApplicationName = "TwinGateway",
+            SessionName = $"TwinGateway {_line.Id}/{_controller.Id}",
+            Identity = identity,
+            RequestTimeout = TimeSpan.FromSeconds(10),
+            Channel = new OpcUa.Channel.ClientChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) },
+        };
+    }
+
+    private async Task MonitorAsync(OpcUaClient client, CancellationToken stopping)
+    {
+        var (valid, problems) = await CheckNodesAsync(client, stopping).ConfigureAwait(false);
+        foreach (var problem in problems)
+        {
+            Log.SignalProblem(_logger, _line.Id, problem.SignalId, problem.NodeId, problem.Reason);
+        }
+
+        var subscription = await client.CreateSubscriptionAsync(new SubscriptionOptions
+        {
+            PublishingInterval = TimeSpan.FromMilliseconds(_options.StepMilliseconds),
+            KeepAliveCount = 20,
+            LifetimeCount = 600,
+        }, stopping).ConfigureAwait(false);
+        var items = await subscription.AddItemsAsync(valid.Select(s => new MonitoredItemOptions(NodeId.Parse(s.Definition.NodeId))
+        {
+            SamplingInterval = TimeSpan.FromMilliseconds(_options.StepMilliseconds),
+            QueueSize = 1,
+        }), stopping).ConfigureAwait(false);
+        var allProblems = problems.ToList();
+        foreach (var item in items.Where(i => !i.Status.IsGood))
+        {
+            var signal = _byNode[item.NodeId];
+            allProblems.Add(new SignalProblem(signal.Definition.Id, signal.Definition.NodeId, $"cannot be monitored: {item.Status.Name}"));
+            signal.SetStatus(item.Status.Name);
+        }
+
+        SetStatus(LinkState.Connected, "connected", items.Count(i => i.Status.IsGood), allProblems);
+        var watchState = WatchClientStateAsync(client, stopping);
+        await foreach (var e in subscription.Events.ReadAllAsync(stopping).ConfigureAwait(false))
+        {
+            switch (e)
+            {
+                case DataChangeBatch batch:
+                    foreach (var value in batch.Values)
+                    {
+                        if (_byNode.TryGetValue(value.Item.NodeId, out var signal))
+                        {
+                            var data = value.Value;
+                            var real = data.Value.IsNumeric ? data.Value.ToDouble() : (double?)null;
+                            var snapshot = signal.SetReal(real, data.SourceTimestamp, data.ServerTimestamp, data.StatusCode);
+                            _line.OnRealValue(signal, snapshot);
+                        }
+                    }
+
+                    break;
+                case NotificationGap gap:
+                    Log.Gap(_logger, _line.Id, _controller.Id, gap.Reason);
+                    break;
+            }
+        }
+
+        await watchState.ConfigureAwait(false);
+    }
+
+    /// <summary>Mirrors the client's own reconnects into this link's state, with their reasons.</summary>
+    private async Task WatchClientStateAsync(OpcUaClient client, CancellationToken stopping)
+    {
+        try
+        {
+            await foreach (var change in client.StateChanges.ReadAllAsync(stopping).ConfigureAwait(false))
+            {
+                switch (change.Status)
+                {
+                    case ConnectionStatus.Reconnecting:
+                        SetStatus(LinkState.Reconnecting, change.Reason.IsGood ? change.Message : $"{change.Reason.Name}: {change.Message}");
+                        break;
+                    case ConnectionStatus.Connected:
+                        SetStatus(LinkState.Connected, change.Message);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Reads every mapped node's DataType: unknown nodes and type mismatches are reported, naming the node and both types.</summary>
+    private async Task<(List<SignalState> Valid, List<SignalProblem> Problems)> CheckNodesAsync(OpcUaClient client, CancellationToken stopping)
+    {
+        _byNode.Clear();
+        foreach (var signal in Signals)
+        {
+            _byNode[NodeId.Parse(signal.Definition.NodeId)] = signal;
+        }
+
+        var valid = new List<SignalState>();
+        var problems = new List<SignalProblem>();
+        foreach (var batch in Signals.Chunk(500))
+        {
+            var results = await client.ReadAsync([.. batch.Select(s => new ReadValueId { NodeId = NodeId.Parse(s.Definition.NodeId), AttributeId = Attributes.DataType })],
+                cancellationToken: stopping).ConfigureAwait(false);
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var signal = batch[i];
+                var result = results[i];
+                if (result.StatusCode.IsBad)
+                {
+                    problems.Add(new SignalProblem(signal.Definition.Id, signal.Definition.NodeId, $"node {signal.Definition.NodeId} on {_controller.Id}: {result.StatusCode.Name}"));
+                    signal.SetStatus(result.StatusCode.Name);
+                    continue;
+                }
+
+                var expected = (uint)signal.Definition.DataType;
+                if (result.Value.Value is NodeId actual && actual.NamespaceIndex == 0 && actual.IdType == IdType.Numeric
+                    && actual.NumericId is >= 1 and <= 25 && actual.NumericId != expected)
+                {
+                    problems.Add(new SignalProblem(signal.Definition.Id, signal.Definition.NodeId,
+                        $"node {signal.Definition.NodeId} is {(BuiltInType)actual.NumericId} on {_controller.Id}, but the line definition says {signal.Definition.DataType}"));
+                    signal.SetStatus("BadTypeMismatch");
+                    continue;
+                }
+
+                valid.Add(signal);
+            }
+        }
+
+        return (valid, problems);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Line {LineId} controller {ControllerId} ({Endpoint}): {State} ({Reason})")]
+        public static partial void StateChanged(ILogger logger, string lineId, string controllerId, string endpoint, LinkState state, string reason);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Line {LineId} signal {SignalId} ({NodeId}) is not monitored: {Reason}")]
+        public static partial void SignalProblem(ILogger logger, string lineId, string signalId, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Line {LineId} controller {ControllerId} lost notifications: {Reason}")]
+        public static partial void Gap(ILogger logger, string lineId, string controllerId, string reason);
+    }
+}

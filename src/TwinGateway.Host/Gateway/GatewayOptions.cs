@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Options;
+
+namespace TwinGateway.Host.Gateway;
+
+/// <summary>The gateway's settings (section <c>Gateway</c> of appsettings.json).</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>Folder of line definition files (*.yaml); relative paths are resolved against the app's base folder.</summary>
+    public string LinesDirectory { get; set; } = "config/lines";
+
+    /// <summary>
+    /// Start a simulated PLC for every controller whose endpoint is on loopback, before connecting to it. This is the
+    /// embedded default that lets the gateway run with no hardware; turn it off next to real controllers.
+    /// </summary>
+    public bool SimulateControllers { get; set; } = true;
+
+    /// <summary>Seed of the simulated PLCs (the real behaviour); the twins use their own.</summary>
+    public ulong SimulatorSeed { get; set; } = 7;
+
+    /// <summary>Seed of the shadow twins.</summary>
+    public ulong TwinSeed { get; set; } = 1;
+
+    /// <summary>Twin step in milliseconds (also the sampling interval of the controllers' signals).</summary>
+    public int StepMilliseconds { get; set; } = 100;
+
+    /// <summary>Seconds between connection attempts to a controller that is down.</summary>
+    public double ReconnectSeconds { get; set; } = 2;
+
+    /// <summary>Where the gRPC API listens (HTTP/2 without TLS, loopback by default).</summary>
+    public string ApiUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>User names and passwords for controllers, by the name a line's <c>credentialsRef</c> gives.</summary>
+    public Dictionary<string, ControllerCredentials> Credentials { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class ControllerCredentials
+{
+    public string User { get; set; } = "";
+
+    public string Password { get; set; } = "";
+}
+
+/// <summary>Validates <see cref="GatewayOptions"/> at start, listing every problem at once.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.LinesDirectory))
+        {
+            problems.Add("Gateway:LinesDirectory is empty");
+        }
+
+        if (options.StepMilliseconds is < 10 or > 60_000)
+        {
+            problems.Add($"Gateway:StepMilliseconds is {options.StepMilliseconds}; it must be 10..60000");
+        }
+
+        if (options.ReconnectSeconds is <= 0 or > 3600)
+        {
+            problems.Add($"Gateway:ReconnectSeconds is {options.ReconnectSeconds}; it must be above 0 and at most 3600");
+        }
+
+        if (!Uri.TryCreate(options.ApiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
+        {
+            problems.Add($"Gateway:ApiUrl '{options.ApiUrl}' is not an http(s) URL");
+        }
+
+        foreach (var (reference, credentials) in options.Credentials)
+        {
+            if (string.IsNullOrEmpty(credentials.User))
+            {
+                problems.Add($"Gateway:Credentials:{reference}:User is empty");
+            }
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

@@ -1,0 +1,165 @@
+using TwinGateway.Core.Lines;
+
+namespace TwinGateway.Simulation;
+
+/// <summary>
+/// A robot's motion: per part it runs its first program's path, the cycle time shared among the moves in proportion
+/// to each move's largest joint distance, joints interpolated linearly within a move.
+/// </summary>
+internal sealed class RobotRuntime
+{
+    public RobotRuntime(RobotDefinition definition, int station)
+    {
+        Definition = definition;
+        Station = station;
+        Axes = definition.Axes.Length;
+        Poses = new double[Math.Max(1, definition.Positions.Length)][];
+        Poses[0] = new double[Axes];
+        for (var p = 0; p < definition.Positions.Length; p++)
+        {
+            var joints = definition.Positions[p].Joints;
+            Poses[p] = new double[Axes];
+            for (var a = 0; a < Axes && a < joints.Length; a++)
+            {
+                Poses[p][a] = joints[a];
+            }
+        }
+
+        var program = definition.Programs.Length > 0 ? definition.Programs[0] : null;
+        ProgramNumber = program?.Number ?? 0;
+        ProgramName = program?.Name ?? "";
+        var path = new List<int>();
+        foreach (var name in program?.Path ?? [])
+        {
+            var index = PoseIndex(name);
+            if (index >= 0)
+            {
+                path.Add(index);
+            }
+        }
+
+        Path = [.. path];
+        MoveEnd = new double[Path.Length];
+        if (Path.Length > 0)
+        {
+            // Steady state: each cycle starts where the previous one ended.
+            var from = Path[^1];
+            var total = 0.0;
+            var distances = new double[Path.Length];
+            for (var m = 0; m < Path.Length; m++)
+            {
+                distances[m] = LargestJointDistance(Poses[from], Poses[Path[m]]);
+                total += distances[m];
+                from = Path[m];
+            }
+
+            var cumulative = 0.0;
+            for (var m = 0; m < Path.Length; m++)
+            {
+                cumulative += total > 0 ? distances[m] / total : 1.0 / Path.Length;
+                MoveEnd[m] = cumulative;
+            }
+
+            MoveEnd[^1] = 1.0;
+        }
+
+        Joints = (double[])Poses[0].Clone();
+    }
+
+    public RobotDefinition Definition { get; }
+
+    public int Station { get; }
+
+    public int Axes { get; }
+
+    public double[][] Poses { get; }
+
+    /// <summary>Pose indices of the first program's path.</summary>
+    public int[] Path { get; }
+
+    /// <summary>Cumulative share of the cycle at the end of each move (the last is 1).</summary>
+    public double[] MoveEnd { get; }
+
+    public int ProgramNumber { get; }
+
+    public string ProgramName { get; }
+
+    // ---- dynamic state ----
+
+    /// <summary>The pose the robot rests at between cycles (the first position at start).</summary>
+    public int RestPose;
+
+    /// <summary>The pose the current cycle started from.</summary>
+    public int CycleStartPose;
+
+    // ---- derived each step ----
+
+    public double[] Joints;
+
+    /// <summary>The pose the robot is at or moving to.</summary>
+    public int Target;
+
+    public bool InProgram;
+
+    public int PoseIndex(string name)
+    {
+        for (var p = 0; p < Definition.Positions.Length; p++)
+        {
+            if (string.Equals(Definition.Positions[p].Name, name, StringComparison.Ordinal))
+            {
+                return p;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Sets <see cref="Joints"/>, <see cref="Target"/> and <see cref="InProgram"/> for a cycle at <paramref name="progress"/> (0..1), or at rest.</summary>
+    public void Update(bool inCycle, double progress)
+    {
+        if (!inCycle || Path.Length == 0)
+        {
+            InProgram = false;
+            Target = RestPose;
+            SetJoints(Poses[RestPose]);
+            return;
+        }
+
+        InProgram = true;
+        var move = 0;
+        while (move < Path.Length - 1 && progress >= MoveEnd[move])
+        {
+            move++;
+        }
+
+        var begin = move == 0 ? 0.0 : MoveEnd[move - 1];
+        var span = MoveEnd[move] - begin;
+        var fraction = span > 0 ? Math.Clamp((progress - begin) / span, 0.0, 1.0) : 1.0;
+        var from = Poses[move == 0 ? CycleStartPose : Path[move - 1]];
+        var to = Poses[Path[move]];
+        Target = Path[move];
+        for (var a = 0; a < Axes; a++)
+        {
+            Joints[a] = from[a] + ((to[a] - from[a]) * fraction);
+        }
+    }
+
+    private void SetJoints(double[] pose)
+    {
+        for (var a = 0; a < Axes; a++)
+        {
+            Joints[a] = pose[a];
+        }
+    }
+
+    private static double LargestJointDistance(double[] a, double[] b)
+    {
+        var largest = 0.0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            largest = Math.Max(largest, Math.Abs(a[i] - b[i]));
+        }
+
+        return largest;
+    }
+}

@@ -1,0 +1,222 @@
+using TwinGateway.Core.Lines;
+
+namespace TwinGateway.Simulation;
+
+/// <summary>
+/// One station's part-flow state. Parts are anonymous: a non-buffer station keeps one slot per part it holds, in
+/// arrival order, with the processing time still to go (0 once done and waiting for downstream). A buffer only counts.
+/// </summary>
+internal sealed class StationRuntime
+{
+    public StationRuntime(StationDefinition definition, int index)
+    {
+        Definition = definition;
+        Index = index;
+        Capacity = Math.Max(1, definition.Capacity);
+        IsBuffer = definition.Kind == StationKind.Buffer;
+        var slots = IsBuffer ? 0 : Capacity;
+        Remaining = new double[slots];
+        Duration = new double[slots];
+    }
+
+    public StationDefinition Definition { get; }
+
+    public int Index { get; }
+
+    public string Id => Definition.Id;
+
+    public int Capacity { get; }
+
+    public bool IsBuffer { get; }
+
+    public bool IsConveyor => Definition.Kind == StationKind.Conveyor;
+
+    public bool IsInspection => Definition.Kind == StationKind.Inspection;
+
+    /// <summary>No incoming edge: parts enter the line here, one per cycle time.</summary>
+    public bool IsSource { get; set; }
+
+    /// <summary>No outgoing edge: parts leave the line here.</summary>
+    public bool IsSink => Downstream.Length == 0;
+
+    public int[] Downstream { get; set; } = [];
+
+    /// <summary>The robot working here, or -1.</summary>
+    public int Robot { get; set; } = -1;
+
+    // ---- dynamic state (copied by Fork) ----
+
+    public int Count;
+    public double[] Remaining;
+    public double[] Duration;
+
+    /// <summary>A source's next part: seconds to go, and the interval sampled for it.</summary>
+    public double GeneratorRemaining;
+    public double GeneratorDuration;
+
+    /// <summary>A source made a part but has no room for it yet.</summary>
+    public bool GeneratorWaiting;
+
+    public bool Failed;
+    public double RepairRemaining;
+
+    /// <summary>Seconds of processing left before the next random failure.</summary>
+    public double FailureBudget;
+
+    public bool Jammed;
+
+    /// <summary>An interlock holds the station: it neither processes nor releases parts.</summary>
+    public bool Held;
+
+    public long Produced;
+    public long Good;
+    public long Rejected;
+    public double LastCycleTime;
+
+    public double WearRate;
+    public double Wear;
+    public double HeatRate;
+    public double Heat;
+
+    /// <summary>The state as last computed (what state signals report).</summary>
+    public StationState State;
+
+    public bool IsDown => Failed || Jammed;
+
+    /// <summary>Something to process: a part in progress or a source making the next one.</summary>
+    public bool HasActiveWork
+    {
+        get
+        {
+            if (IsSource && !GeneratorWaiting)
+            {
+                return true;
+            }
+
+            for (var i = 0; i < Count && i < Remaining.Length; i++)
+            {
+                if (Remaining[i] > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public StationState ComputeState()
+    {
+        if (IsDown)
+        {
+            return StationState.Failed;
+        }
+
+        if (IsBuffer)
+        {
+            return Count == 0 ? StationState.Idle : Count >= Capacity ? StationState.Blocked : StationState.Processing;
+        }
+
+        if (HasActiveWork)
+        {
+            return Held ? StationState.Blocked : StationState.Processing;
+        }
+
+        return Count > 0 || GeneratorWaiting ? StationState.Blocked : StationState.Idle;
+    }
+
+    public bool CanAccept => !IsSource && !IsDown && Count < Capacity;
+
+    /// <summary>The slot of the next part to leave, or -1: a conveyor releases its head only, a machine any finished part.</summary>
+    public int ReleasableSlot()
+    {
+        if (Count == 0)
+        {
+            return -1;
+        }
+
+        if (IsBuffer)
+        {
+            return 0;
+        }
+
+        if (IsConveyor)
+        {
+            return Remaining[0] <= 0 ? 0 : -1;
+        }
+
+        for (var i = 0; i < Count; i++)
+        {
+            if (Remaining[i] <= 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public void RemoveSlot(int slot)
+    {
+        if (!IsBuffer)
+        {
+            var tail = Count - slot - 1;
+            if (tail > 0)
+            {
+                Array.Copy(Remaining, slot + 1, Remaining, slot, tail);
+                Array.Copy(Duration, slot + 1, Duration, slot, tail);
+            }
+        }
+
+        Count--;
+    }
+
+    public void AddSlot(double remaining, double duration)
+    {
+        if (!IsBuffer)
+        {
+            if (Count == Remaining.Length)
+            {
+                // Only after a fork that lowered the capacity below the parts held: grow, the surplus drains.
+                Array.Resize(ref Remaining, Count + 1);
+                Array.Resize(ref Duration, Count + 1);
+            }
+
+            Remaining[Count] = remaining;
+            Duration[Count] = duration;
+        }
+
+        Count++;
+    }
+
+    /// <summary>Takes over the dynamic state of the station with the same id in another twin.</summary>
+    public void CopyFrom(StationRuntime other)
+    {
+        Count = 0;
+        for (var i = 0; i < other.Count; i++)
+        {
+            // A buffer's parts are all done; a station that becomes a buffer keeps the count only.
+            var remaining = other.IsBuffer ? 0 : other.Remaining[i];
+            var duration = other.IsBuffer ? 0 : other.Duration[i];
+            AddSlot(remaining, duration);
+        }
+
+        GeneratorRemaining = other.GeneratorRemaining;
+        GeneratorDuration = other.GeneratorDuration;
+        GeneratorWaiting = other.GeneratorWaiting && IsSource;
+        Failed = other.Failed;
+        RepairRemaining = other.RepairRemaining;
+        FailureBudget = other.FailureBudget;
+        Jammed = other.Jammed;
+        Held = other.Held;
+        Produced = other.Produced;
+        Good = other.Good;
+        Rejected = other.Rejected;
+        LastCycleTime = other.LastCycleTime;
+        WearRate = other.WearRate;
+        Wear = other.Wear;
+        HeatRate = other.HeatRate;
+        Heat = other.Heat;
+        State = other.State;
+    }
+}

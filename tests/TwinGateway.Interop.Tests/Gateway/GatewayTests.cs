@@ -1,0 +1,184 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using TwinGateway.Api.V1;
+using TwinGateway.Core.Lines;
+using TwinGateway.Host.Gateway;
+using Microsoft.AspNetCore.Builder;
+using TwinGateway.Interop.Tests.Fixtures;
+
+namespace TwinGateway.Interop.Tests.Gateway;
+
+/// <summary>
+/// The gateway service end to end: line files in, simulated PLCs (our OPC UA server), OPC UA client links, the
+/// shadow twin, and the gRPC API a MES uses. Each test writes its own line folder with free loopback ports.
+/// </summary>
+public sealed class GatewayTests : IAsyncLifetime
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("twingw-gateway-").FullName;
+    private readonly int _apiPort = FreePort.Next();
+    private readonly int _plcPort = FreePort.Next();
+    private WebApplication? _app;
+    private GrpcChannel? _channel;
+
+    private string DemoYaml => File.ReadAllText(Path.Combine(NodeEnvironment.RepoRoot, "config", "lines", "demo-line.yaml"))
+        .Replace("opc.tcp://127.0.0.1:4841", $"opc.tcp://127.0.0.1:{_plcPort}", StringComparison.Ordinal);
+
+    private async Task<LineService.LineServiceClient> StartAsync(string yaml, bool simulate = true)
+    {
+        await File.WriteAllTextAsync(Path.Combine(_folder, "line.yaml"), yaml);
+        _app = GatewayHost.Build(new Dictionary<string, string?>
+        {
+            ["Gateway:LinesDirectory"] = _folder,
+            ["Gateway:ApiUrl"] = $"http://127.0.0.1:{_apiPort}",
+            ["Gateway:SimulateControllers"] = simulate ? "true" : "false",
+            ["Gateway:ReconnectSeconds"] = "0.5",
+        });
+        await _app.StartAsync();
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_apiPort}");
+        return new LineService.LineServiceClient(_channel);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _channel?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> done, string what)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var last = await probe();
+        while (!done(last))
+        {
+            await Task.Delay(100, cts.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (cts.IsCancellationRequested)
+            {
+                Assert.Fail($"{what} did not happen within 30 s; last seen: {last}");
+            }
+
+            last = await probe();
+        }
+
+        return last;
+    }
+
+    [Fact]
+    public async Task The_demo_line_connects_to_its_simulated_PLC_and_every_signal_has_a_real_and_an_expected_value()
+    {
+        var client = await StartAsync(DemoYaml);
+
+        var lines = await client.ListLinesAsync(new ListLinesRequest());
+        var summary = Assert.Single(lines.Lines);
+        var line = await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = summary.Id }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Connected), "connecting the demo line");
+        Assert.Empty(line.Controllers.SelectMany(c => c.Problems));
+        Assert.Equal(line.Signals.Count, line.Controllers.Sum(c => c.MonitoredSignals));
+        var values = await Eventually(() => client.ReadSignalsAsync(new ReadSignalsRequest { LineId = line.Id }).ResponseAsync,
+            r => r.Values.All(v => v.HasReal && v.HasExpected), "a real and an expected value for every signal");
+        Assert.All(values.Values, v => Assert.Equal("Good", v.Status));
+        Assert.True(line.Twin.Steps > 0 || (await client.GetLineAsync(new GetLineRequest { LineId = line.Id })).Twin.Steps > 0);
+
+        using var watch = client.WatchSignals(new WatchSignalsRequest { LineId = line.Id });
+        Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(line.Id, watch.ResponseStream.Current.LineId);
+    }
+
+    [Fact]
+    public async Task A_controller_that_is_down_at_start_is_failed_with_the_reason_and_the_service_stays_up()
+    {
+        var client = await StartAsync(DemoYaml, simulate: false);
+
+        var line = await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Failed), "reporting the controller as failed");
+
+        Assert.Contains("BadNotConnected", line.Controllers[0].Reason, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{_plcPort}", line.Controllers[0].Reason, StringComparison.Ordinal);
+        var listed = await client.ListLinesAsync(new ListLinesRequest());
+        Assert.Equal(ConnectionState.Failed, listed.Lines[0].State);
+    }
+
+    [Fact]
+    public async Task Unknown_node_ids_and_type_mismatches_are_reported_per_signal_naming_the_node_and_both_types()
+    {
+        // The PLC serves the real demo line; the gateway's copy has one node id that does not exist and one wrong type.
+        var plcYaml = DemoYaml;
+        var gatewayYaml = plcYaml
+            .Replace("ns=1;s=DemoLine.cnc1.lastCycleTime\n", "ns=1;s=DemoLine.cnc1.doesNotExist\n", StringComparison.Ordinal)
+            .Replace("  - id: line.ambientTemperature\n    dataType: Double", "  - id: line.ambientTemperature\n    dataType: Float", StringComparison.Ordinal);
+        var plcFolder = Directory.CreateTempSubdirectory("twingw-plc-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(plcFolder, "line.yaml"), plcYaml);
+        var plcLine = LineDefinitionLoader.LoadFile(Path.Combine(plcFolder, "line.yaml")).GetDefinitionOrThrow();
+        await using var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _plcPort });
+        await plc.StartAsync();
+        var client = await StartAsync(gatewayYaml, simulate: false);
+
+        var line = await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Connected), "connecting");
+
+        var problems = line.Controllers[0].Problems.ToDictionary(p => p.NodeId);
+        Assert.Equal(2, problems.Count);
+        Assert.Contains("BadNodeIdUnknown", problems["ns=1;s=DemoLine.cnc1.doesNotExist"].Reason, StringComparison.Ordinal);
+        var mismatch = problems["ns=1;s=DemoLine.line.ambientTemperature"].Reason;
+        Assert.Contains("is Double on plc1", mismatch, StringComparison.Ordinal);
+        Assert.Contains("says Float", mismatch, StringComparison.Ordinal);
+        // The other signals are shadowed regardless.
+        Assert.Equal(line.Signals.Count - 2, line.Controllers[0].MonitoredSignals);
+        Directory.Delete(plcFolder, recursive: true);
+    }
+
+    [Fact]
+    public async Task An_invalid_line_file_stops_the_start_with_every_problem_and_its_position()
+    {
+        var bad = DemoYaml.Replace("kind: machine", "kind: robotarm", StringComparison.Ordinal);
+
+        var ex = await Assert.ThrowsAsync<LineDefinitionException>(() => StartAsync(bad));
+
+        Assert.Contains("robotarm", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("line.yaml:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_line_is_NotFound_with_the_known_lines_named()
+    {
+        var client = await StartAsync(DemoYaml);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => client.GetLineAsync(new GetLineRequest { LineId = "nope" }).ResponseAsync);
+
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, ex.StatusCode);
+        Assert.Contains("demo-line", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_controller_that_goes_down_later_is_reconnecting_with_the_reason_and_comes_back()
+    {
+        var file = Path.Combine(_folder, "plc.yaml.txt");
+        await File.WriteAllTextAsync(file, DemoYaml);
+        var plcLine = LineDefinitionLoader.Parse(DemoYaml, file).GetDefinitionOrThrow();
+        var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _plcPort });
+        await plc.StartAsync();
+        var client = await StartAsync(DemoYaml, simulate: false);
+        await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Connected), "connecting");
+
+        await plc.DisposeAsync();
+        var down = await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State is ConnectionState.Reconnecting or ConnectionState.Failed), "noticing the controller is gone");
+        Assert.Matches("Bad[A-Za-z]+", down.Controllers[0].Reason);
+
+        await using var again = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _plcPort });
+        await again.StartAsync();
+        await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Connected), "reconnecting after the controller came back");
+        var values = await Eventually(() => client.ReadSignalsAsync(new ReadSignalsRequest { LineId = "demo-line", SignalIds = { "line.ambientTemperature" } }).ResponseAsync,
+            r => r.Values[0].Status == "Good", "fresh values after the reconnect");
+        Assert.True(values.Values[0].HasReal);
+    }
+}
