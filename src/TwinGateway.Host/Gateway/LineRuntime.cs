@@ -101,7 +101,8 @@ public sealed partial class LineRuntime : IAsyncDisposable
                 {
                     foreach (var input in inputs)
                     {
-                        if (input.Snapshot.Real is { } real)
+                        // A bad or missing real value leaves the twin's input as it was.
+                        if (input.Snapshot.Real is { } real && double.IsFinite(real))
                         {
                             _twin.SetInput(input.Definition.Id, real);
                         }
@@ -110,7 +111,7 @@ public sealed partial class LineRuntime : IAsyncDisposable
                     _twin.Step();
                     foreach (var signal in all)
                     {
-                        if (_twin.TryGetValue(signal.Definition.Id, out var expected))
+                        if (_twin.TryGetValue(signal.Definition.Id, out var expected) && !double.IsNaN(expected))
                         {
                             signal.SetExpected(expected);
                         }

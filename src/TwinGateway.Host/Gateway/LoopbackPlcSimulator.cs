@@ -16,7 +16,7 @@ internal sealed class LoopbackPlcSimulator(TimeProvider time, ILoggerFactory log
             return null;
         }
 
-        var plc = new SimulatedPlc(line, new SimulatedPlcOptions { Seed = seed, Port = uri.Port, ControllerId = controller.Id }, time, loggers);
+        var plc = new SimulatedPlc(line, new SimulatedPlcOptions { Seed = seed, Port = uri.Port > 0 ? uri.Port : null, ControllerId = controller.Id }, time, loggers);
         try
         {
             await plc.StartAsync(cancellationToken).ConfigureAwait(false);
