@@ -181,4 +181,29 @@ public sealed class GatewayTests : IAsyncLifetime
             r => r.Values[0].Status == "Good", "fresh values after the reconnect");
         Assert.True(values.Values[0].HasReal);
     }
+
+    [Fact]
+    public async Task The_standard_health_service_answers_and_the_lines_cli_reads_the_same_api()
+    {
+        await StartAsync(DemoYaml);
+        var health = new Grpc.Health.V1.Health.HealthClient(_channel!);
+
+        var status = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        await Eventually(() => new LineService.LineServiceClient(_channel!).GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Connected), "connecting");
+        var list = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "list", "--server", $"http://127.0.0.1:{_apiPort}", "--json");
+        var watch = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "watch", "demo-line", "--signal", "line.ambientTemperature", "--count", "2", "--server", $"http://127.0.0.1:{_apiPort}", "--json");
+        var missing = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "show", "nope", "--server", $"http://127.0.0.1:{_apiPort}");
+
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, status.Status);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var line = Assert.Single(list.JsonLines);
+        Assert.Equal("demo-line", line.GetProperty("id").GetString());
+        Assert.Equal("connected", line.GetProperty("state").GetString());
+        Assert.True(watch.ExitCode == 0, watch.ToString());
+        Assert.Equal(2, watch.JsonLines.Count);
+        Assert.All(watch.JsonLines, l => Assert.Equal("line.ambientTemperature", l.GetProperty("signal").GetString()));
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("NotFound", missing.StdErr, StringComparison.Ordinal);
+    }
 }
