@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using TwinGateway.OpcUa.Server;
-using TwinGateway.OpcUa.Server.Demo;
 
 namespace TwinGateway.Interop.Tests.Fixtures;
 
@@ -21,58 +20,29 @@ public sealed class OurServerFixture : IAsyncLifetime
     /// <summary>The namespace of every demo and test node.</summary>
     public const int NamespaceIndex = 1;
 
-    private UaServer? _server;
-    private DemoNodes? _nodes;
+    private OurServerPeer? _peer;
 
     /// <summary>Everything the server logged (warnings for refused requests are expected; errors are not).</summary>
     public TestLog Log { get; } = new();
 
-    public UaServer Server => _server ?? throw new InvalidOperationException("The our-server fixture has not been initialized.");
+    public UaServer Server => _peer?.Server ?? throw new InvalidOperationException("The our-server fixture has not been initialized.");
 
     /// <summary><c>opc.tcp://127.0.0.1:{port}</c>.</summary>
     public string EndpointUrl => Server.EndpointUrl;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _peer = await OurServerPeer.StartAsync(new OurServerSettings
     {
-        var server = new UaServer(
-            new UaServerOptions
-            {
-                Port = 0,
-                ApplicationUri = "urn:twingateway:test:our-server",
-                Authenticator = new StaticUserAuthenticator(new Dictionary<string, string> { ["operator"] = "secret1" }),
-                MaxReferencesPerNode = MaxReferencesPerNode,
-            },
-            loggerFactory: new SingleLoggerFactory(Log));
-        try
-        {
-            _nodes = DemoNodes.Add(server, scaleCount: ScaleCount, interopTestFolder: true);
-            await server.StartAsync();
-            _server = server;
-        }
-        catch
-        {
-            if (_nodes is not null)
-            {
-                await _nodes.DisposeAsync();
-            }
-
-            await server.DisposeAsync();
-            throw;
-        }
-    }
+        ScaleCount = ScaleCount,
+        MaxReferencesPerNode = MaxReferencesPerNode,
+        Loggers = new SingleLoggerFactory(Log),
+    });
 
     public async Task DisposeAsync()
     {
-        if (_nodes is not null)
+        if (_peer is not null)
         {
-            await _nodes.DisposeAsync();
-            _nodes = null;
-        }
-
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            _server = null;
+            await _peer.DisposeAsync();
+            _peer = null;
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using TwinGateway.OpcUa.Server;
 using TwinGateway.OpcUa.Server.Demo;
 
@@ -49,34 +50,60 @@ public static class TestPeers
     }
 }
 
-/// <summary>Our own server with the demo and interop nodes, in this process, on a free loopback port.</summary>
+/// <summary>Settings of <see cref="OurServerPeer"/> that individual suites change.</summary>
+public sealed record OurServerSettings
+{
+    public int Port { get; init; }
+
+    /// <summary>Scale variables (Scale.00000 ..), changing every 100 ms; none by default.</summary>
+    public int ScaleCount { get; init; }
+
+    /// <summary>References per node before a continuation point; the server's default when null.</summary>
+    public int? MaxReferencesPerNode { get; init; }
+
+    public ILoggerFactory? Loggers { get; init; }
+}
+
+/// <summary>
+/// Our own server with the demo and interop nodes (the Test folder mirrors tests/node/server.js), in this process, on a
+/// free loopback port; user operator / secret1 besides anonymous.
+/// </summary>
 public sealed class OurServerPeer : ITestPeer
 {
+    private readonly OurServerSettings _settings;
     private UaServer _server;
     private DemoNodes _nodes;
 
-    private OurServerPeer(UaServer server, DemoNodes nodes)
+    private OurServerPeer(OurServerSettings settings, UaServer server, DemoNodes nodes)
     {
+        _settings = settings;
         _server = server;
         _nodes = nodes;
     }
 
-    public static async Task<OurServerPeer> StartAsync(int port = 0)
+    public static async Task<OurServerPeer> StartAsync(OurServerSettings? settings = null)
     {
-        var (server, nodes) = await CreateAsync(port);
-        return new OurServerPeer(server, nodes);
+        settings ??= new OurServerSettings();
+        var (server, nodes) = await CreateAsync(settings);
+        return new OurServerPeer(settings, server, nodes);
     }
 
-    private static async Task<(UaServer, DemoNodes)> CreateAsync(int port)
+    private static async Task<(UaServer, DemoNodes)> CreateAsync(OurServerSettings settings)
     {
-        var server = new UaServer(new UaServerOptions
+        var options = new UaServerOptions
         {
-            Port = port,
+            Port = settings.Port,
             ApplicationUri = "urn:twingateway:test:our-server",
             Authenticator = new StaticUserAuthenticator(new Dictionary<string, string> { ["operator"] = "secret1" }),
             MinSessionTimeout = TimeSpan.FromMilliseconds(500),
-        });
-        var nodes = DemoNodes.Add(server, scaleCount: 0, interopTestFolder: true);
+        };
+        if (settings.MaxReferencesPerNode is { } max)
+        {
+            options = options with { MaxReferencesPerNode = max };
+        }
+
+        var server = new UaServer(options, loggerFactory: settings.Loggers);
+        var nodes = DemoNodes.Add(server, scaleCount: settings.ScaleCount, interopTestFolder: true);
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -84,10 +111,16 @@ public sealed class OurServerPeer : ITestPeer
                 await server.StartAsync();
                 return (server, nodes);
             }
-            catch (OpcUa.Types.ServiceResultException) when (attempt < 50 && port != 0)
+            catch (OpcUa.Types.ServiceResultException) when (attempt < 50 && settings.Port != 0)
             {
                 // The old listener's port may linger for a moment after a restart.
                 await Task.Delay(100);
+            }
+            catch
+            {
+                await nodes.DisposeAsync();
+                await server.DisposeAsync();
+                throw;
             }
         }
     }
@@ -109,7 +142,7 @@ public sealed class OurServerPeer : ITestPeer
         var port = _server.Port;
         await _nodes.DisposeAsync();
         await _server.DisposeAsync();
-        (_server, _nodes) = await CreateAsync(port);
+        (_server, _nodes) = await CreateAsync(_settings with { Port = port });
     }
 
     public async ValueTask DisposeAsync()
