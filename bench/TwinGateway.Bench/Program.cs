@@ -5,7 +5,8 @@ namespace TwinGateway.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release --project bench/TwinGateway.Bench -- [BenchmarkDotNet arguments]</c> runs the
-/// micro-benchmarks; <c>... -- e2e [options]</c> runs the end-to-end load harness (see bench/README.md).
+/// micro-benchmarks; <c>... -- e2e [options]</c> runs the end-to-end client load harness and
+/// <c>... -- server-load [options]</c> the server load harness (see bench/README.md).
 /// </summary>
 internal static class Program
 {
@@ -14,6 +15,22 @@ internal static class Program
         if (args.Length > 0 && string.Equals(args[0], "e2e", StringComparison.OrdinalIgnoreCase))
         {
             return await LoadHarness.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "server-load-dump", StringComparison.OrdinalIgnoreCase))
+        {
+            // Internal: server-load reads its heap dumps in a child process (see ServerLoadProfiler).
+            return ServerLoadProfiler.DumpMain(args[1..]);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "server-load", StringComparison.OrdinalIgnoreCase))
+        {
+            return await ServerLoadHarness.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "gateway-load", StringComparison.OrdinalIgnoreCase))
+        {
+            return await GatewayLoadHarness.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
