@@ -199,6 +199,7 @@ internal static class ServerLoadClient
         var startLoad = ClientLoadFigures.LoadAverage();
         var startPerItem = tracker.PerItemCounts();
         var startStaleness = tracker.Staleness();
+        var startPublishing = tracker.Publishing();
         var clock = Stopwatch.StartNew();
         series.Add(new WindowSample(0, 0, 0, 0, Mb(startServer.RssBytes), startServer.Threads, Mb(self.WorkingSet64)));
 
@@ -253,6 +254,7 @@ internal static class ServerLoadClient
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - startAllocated;
         var perItem = tracker.PerItemDeltas(startPerItem);
         var endStaleness = tracker.Staleness();
+        var endPublishing = tracker.Publishing();
         var stalenessTotal = endStaleness.Sum() - startStaleness.Sum();
         var staleness = ValueTracker.StalenessEdgesMs
             .Select((edge, i) => new StalenessBucket(
@@ -287,7 +289,10 @@ internal static class ServerLoadClient
             new GcFigures(GC.CollectionCount(0) - startGc.Item1, GC.CollectionCount(1) - startGc.Item2, GC.CollectionCount(2) - startGc.Item3,
                 allocated, notifications > 0 ? Math.Round((double)allocated / notifications, 1) : 0),
             Mb(self.WorkingSet64),
-            staleness);
+            staleness,
+            endPublishing.Messages - startPublishing.Messages,
+            endPublishing.LongGaps - startPublishing.LongGaps,
+            Math.Round(endPublishing.MaxGapMs, 1));
 
         var serverFigures = new ServerFigures(
             Math.Round(serverCpu.TotalMilliseconds, 1),
@@ -346,6 +351,12 @@ internal static class ServerLoadClient
         public static readonly double[] StalenessEdgesMs = [2, 10, 25, 50, 75, 90, 98, double.PositiveInfinity];
 
         private readonly long[] _staleness = new long[StalenessEdgesMs.Length];
+        private readonly double _intervalMs = interval.TotalMilliseconds;
+        private uint _lastSequence;
+        private DateTime _lastPublish;
+        private long _messages;
+        private long _longGaps;
+        private double _maxGapMs;
         private long _values;
         private long _skipped;
         private long _skippedAcrossSamples;
@@ -368,6 +379,28 @@ internal static class ServerLoadClient
                     {
                         case DataChangeBatch batch:
                             Count(batch.Values);
+                            if (batch.SequenceNumber != _lastSequence)
+                            {
+                                // A new NotificationMessage: how long since the previous one was published.
+                                if (_lastPublish != default)
+                                {
+                                    var gapMs = (batch.PublishTime - _lastPublish).TotalMilliseconds;
+                                    Interlocked.Increment(ref _messages);
+                                    if (gapMs > _intervalMs * 1.5)
+                                    {
+                                        Interlocked.Increment(ref _longGaps);
+                                    }
+
+                                    if (gapMs > _maxGapMs)
+                                    {
+                                        _maxGapMs = gapMs;
+                                    }
+                                }
+
+                                _lastSequence = batch.SequenceNumber;
+                                _lastPublish = batch.PublishTime;
+                            }
+
                             break;
                         case NotificationGap gap:
                             Console.Error.WriteLine($"server-load: gap {gap.FirstMissing}..{gap.LastMissing}: {gap.Reason}");
@@ -454,6 +487,14 @@ internal static class ServerLoadClient
             (Interlocked.Read(ref _values), Interlocked.Read(ref _skipped), Interlocked.Read(ref _skippedAcrossSamples), Interlocked.Read(ref _repeated));
 
         public int[] PerItemCounts() => (int[])_count.Clone();
+
+        /// <summary>Data messages, those published more than 1.5 intervals after the previous one, and the longest such gap.</summary>
+        public (long Messages, long LongGaps, double MaxGapMs) Publishing()
+        {
+            var max = _maxGapMs;
+            _maxGapMs = 0;
+            return (Interlocked.Read(ref _messages), Interlocked.Read(ref _longGaps), max);
+        }
 
         public long[] Staleness() => (long[])_staleness.Clone();
 
@@ -551,7 +592,10 @@ internal sealed record ClientFigures(
     double? CpuNsPerNotification,
     GcFigures Gc,
     double? WorkingSetMb,
-    IReadOnlyList<StalenessBucket> StalenessPercent);
+    IReadOnlyList<StalenessBucket> StalenessPercent,
+    long DataMessages,
+    long DataMessagesAfterLongGap,
+    double LongestPublishGapMs);
 
 /// <summary>Share of delivered values whose ServerTimestamp - SourceTimestamp (ms) fell in the range.</summary>
 internal sealed record StalenessBucket(string RangeMs, double Percent);

@@ -249,6 +249,7 @@ internal static class ServerLoadHarness
             $"server-load: {phase.Setup.Server}: {w.Client.NotificationsPerSec:N0} notifications/s ({w.Client.DeliveredShare * 100:0.0}% of expected), " +
             $"server {w.Server.CoresUsed:0.00} cores, {w.Server.CpuNsPerNotification} ns/notification, RSS {w.Server.RssStartMb}->{w.Server.RssEndMb} MB (peak {w.Server.RssPeakMb}), " +
             $"client {w.Client.CoresUsed:0.00} cores; overflows {w.Client.Overflows}, gaps {w.Client.Gaps}, skipped {w.Client.SkippedUpdates} ({w.Client.SkippedAcrossSamples} across a lost sample); other processes {w.OtherProcessesCores:0.00} cores; " +
+            $"{w.Client.DataMessages} data messages, {w.Client.DataMessagesAfterLongGap} published > 1.5 intervals after the previous (longest {w.Client.LongestPublishGapMs} ms); " +
             $"staleness ms {string.Join(' ', w.Client.StalenessPercent.Select(b => $"{b.RangeMs}:{b.Percent}%"))}"));
     }
 
