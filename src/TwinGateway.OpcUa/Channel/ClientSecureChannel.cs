@@ -32,9 +32,9 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     private TransportLimits _local = TransportLimits.Default;
     private Task? _receiveLoop;
     private ITimer? _renewTimer;
-    private uint _channelId;
-    private uint _tokenId;
-    private uint _previousTokenId;
+    private volatile uint _channelId;
+    private volatile uint _tokenId;
+    private volatile uint _previousTokenId;
     private uint _sendSequence;
     private uint? _lastReceivedSequence;
     private int _nextRequestId;
@@ -353,16 +353,14 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
 
         var open = response as OpenSecureChannelResponse
             ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse, $"OpenSecureChannel got a {response.GetType().Name}");
+        // The token itself was adopted by the receive loop (AdoptToken) before it read the next chunk.
         var token = open.SecurityToken;
-        if (requestType == SecurityTokenRequestType.Renew && token.ChannelId != _channelId)
+        if (token.ChannelId != _channelId)
         {
             throw new ServiceResultException(StatusCodes.BadSecureChannelIdInvalid,
-                $"renewal answered for channel {token.ChannelId}, ours is {_channelId}");
+                $"OpenSecureChannel ({requestType}) answered for channel {token.ChannelId}, ours is {_channelId}");
         }
 
-        _previousTokenId = _tokenId;
-        _channelId = token.ChannelId;
-        _tokenId = token.TokenId;
         var lifetime = TimeSpan.FromMilliseconds(Math.Max(token.RevisedLifetime, 1000));
         if (requestType == SecurityTokenRequestType.Renew)
         {
@@ -513,6 +511,11 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
                 ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse,
                     $"response to {ServiceName(pending.Request)} has unknown type {typeId}");
             response.Decode(ref reader);
+            if (response is OpenSecureChannelResponse { ResponseHeader.ServiceResult.IsGood: true } open)
+            {
+                AdoptToken(open.SecurityToken);
+            }
+
             pending.Completion.TrySetResult(response);
         }
         catch (ServiceResultException ex)
@@ -521,6 +524,22 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             pending.Completion.TrySetException(new ServiceResultException(ex.StatusCode,
                 $"cannot decode the response to {ServiceName(pending.Request)}: {ex.Reason}", ex));
         }
+    }
+
+    /// <summary>
+    /// Takes a new token in the receive loop itself: the server may use it on the very next chunk, before the renewing
+    /// task has run (a race seen under load as BadSecureChannelTokenUnknown right after a renewal).
+    /// </summary>
+    private void AdoptToken(ChannelSecurityToken token)
+    {
+        if (_channelId != 0 && token.ChannelId != _channelId)
+        {
+            return; // OpenOrRenewAsync reports the mismatch.
+        }
+
+        _previousTokenId = _tokenId;
+        _channelId = token.ChannelId;
+        _tokenId = token.TokenId;
     }
 
     private void Complete(uint requestId, PendingRequest pending, Exception error)

@@ -64,7 +64,9 @@ public sealed partial class OpcUaClient
         subscription.RevisedPublishingInterval = response.RevisedPublishingInterval;
         subscription.RevisedKeepAliveCount = response.RevisedMaxKeepAliveCount;
         subscription.RevisedLifetimeCount = response.RevisedLifetimeCount;
-        subscription.LastSequenceNumber = null;
+        // A new subscription's first message is 1 (OPC 10000-4 §5.13.1.1): expecting it means a message 2 that overtakes
+        // message 1 among the outstanding Publish responses makes us republish 1 instead of skipping it as old.
+        subscription.LastSequenceNumber = 0;
         subscription.LastHeardTicks = _time.GetTimestamp();
     }
 

@@ -52,6 +52,12 @@ internal sealed class ServerSubscription
     /// <summary>True until the first message (data or keep-alive) went out: the first cycle always sends a keep-alive.</summary>
     public bool FirstMessagePending { get; set; } = true;
 
+    /// <summary>
+    /// The last cycle had something to send but no Publish request (the "late" state of OPC 10000-4 §5.13.1.2): the next
+    /// request is answered at once instead of a full publishing interval later, so queued values are not overwritten meanwhile.
+    /// </summary>
+    public bool IsLate { get; set; }
+
     /// <summary>A StatusChangeNotification waiting to be sent (GoodSubscriptionTransferred, BadTimeout).</summary>
     public StatusCode? PendingStatusChange { get; set; }
 

@@ -96,6 +96,15 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         List<(PendingPublish Publish, uint Status)>? faults = null;
         lock (_lock)
         {
+            // Late subscriptions whose session has a Publish request again send before anything is sampled over their queues.
+            foreach (var subscription in _subscriptions.Values)
+            {
+                if (subscription.IsLate && subscription.Session is { IsClosed: false } lateSession && lateSession.PublishQueue.Count > 0)
+                {
+                    PublishCycle(subscription, now);
+                }
+            }
+
             foreach (var group in _groups.Values)
             {
                 if (nowTicks < group.NextTicks)
@@ -185,10 +194,12 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
 
         if (!sent)
         {
+            subscription.IsLate = hasData;
             subscription.LifetimeCounter++;
             return subscription.LifetimeCounter < subscription.LifetimeCount;
         }
 
+        subscription.IsLate = false;
         subscription.LifetimeCounter = 0;
         subscription.KeepAliveCounter = 0;
         subscription.FirstMessagePending = false;
