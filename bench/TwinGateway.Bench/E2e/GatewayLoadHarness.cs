@@ -181,13 +181,13 @@ internal static partial class GatewayLoadHarness
 
         if (options.NoBuild)
         {
-            var dll = GatewayLoadChild.DefaultTwingw();
+            var dll = ServerLoadProcess.DefaultTwingw();
             return File.Exists(dll) ? dll : throw new InvalidOperationException($"--no-build but {dll} does not exist");
         }
 
         Console.Error.WriteLine("gateway-load: building src/TwinGateway.Host (Release)");
         var clock = Stopwatch.StartNew();
-        var built = await GatewayLoadChild.BuildTwingwAsync(cancellationToken).ConfigureAwait(false);
+        var built = await ServerLoadProcess.BuildTwingwAsync(cancellationToken).ConfigureAwait(false);
         Console.Error.WriteLine($"gateway-load: built {built} in {clock.Elapsed.TotalSeconds:0} s");
         return built;
     }
@@ -312,11 +312,11 @@ internal static partial class GatewayLoadHarness
     private static async Task<GatewayLoadWindow> MeasureAsync(GatewayLoadChild gateway, List<GatewayLoadChild> plcs, GatewayLoadOptions options, WindowLog windowLog, CancellationToken cancellationToken)
     {
         var cores = Environment.ProcessorCount;
-        var loadStart = GatewayMachineCpu.LoadAverage1m();
+        var loadStart = ClientLoadFigures.LoadAverage();
         var series = new List<GatewayLoadPoint>();
         var harness = Process.GetCurrentProcess();
         windowLog.Open();
-        var machineStart = GatewayMachineCpu.Read();
+        var machineStart = MachineCpu.Read();
         var everyoneStart = GatewayProcSample.AllProcesses();
         var harnessStart = harness.TotalProcessorTime;
         var plcStart = plcs.Select(p => GatewayProcSample.Read(p.Pid)).ToArray();
@@ -342,9 +342,9 @@ internal static partial class GatewayLoadHarness
         harness.Refresh();
         var harnessCpu = harness.TotalProcessorTime - harnessStart;
         var everyoneEnd = GatewayProcSample.AllProcesses();
-        var machineEnd = GatewayMachineCpu.Read();
+        var machineEnd = MachineCpu.Read();
         windowLog.Close();
-        var loadEnd = GatewayMachineCpu.LoadAverage1m();
+        var loadEnd = ClientLoadFigures.LoadAverage();
 
         var seconds = elapsed.TotalSeconds;
         var gatewayCpu = end.Cpu - start.Cpu;
@@ -394,7 +394,8 @@ internal static partial class GatewayLoadHarness
             }
         }
 
-        var (tickBusy, steal) = GatewayMachineCpu.Between(machineStart, machineEnd);
+        var (busyShare, stealShare) = MachineCpu.Between(machineStart, machineEnd);
+        var (tickBusy, steal) = (Math.Round(100 * busyShare, 1), Math.Round(100 * stealShare, 1));
         var machineFigures = new GatewayLoadMachineWindow(
             Math.Round(Percent(everyone, elapsed) / cores, 1),
             tickBusy,
@@ -469,7 +470,7 @@ internal static partial class GatewayLoadHarness
                 options.Duration.TotalSeconds,
                 gateway.CommandLine,
                 plcs.Count > 0 ? plcs[0].CommandLine : "",
-                GatewayLoadChild.RuntimeSettings(twingw, options.GatewayEnvironment),
+                ServerLoadProcess.RuntimeSettings(twingw, options.GatewayEnvironment),
                 "every process on its own: the gateway, one twingw plc-sim per line, this harness; all on the same cores. " +
                 "Sampling and publishing at Gateway:StepMilliseconds (100 ms, the default); the twin steps every 100 ms per line. " +
                 "The simulated PLCs report only values that change, so notifications/s is below samplesPerSecondNominal."),

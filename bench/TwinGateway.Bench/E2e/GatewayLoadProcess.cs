@@ -191,68 +191,6 @@ internal sealed partial class GatewayLoadChild : IAsyncDisposable
         return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
     }
 
-    /// <summary>Builds src/TwinGateway.Host in Release and returns its twingw.dll.</summary>
-    public static async Task<string> BuildTwingwAsync(CancellationToken cancellationToken)
-    {
-        var project = Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "TwinGateway.Host.csproj");
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = NodePeer.RepoRoot,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "build", project, "-c", "Release", "-nologo", "-v", "q" })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start dotnet build");
-        var output = new LineTail(60);
-        var pumps = Task.WhenAll(NodePeer.PumpLinesAsync(process.StandardOutput, output.Add), NodePeer.PumpLinesAsync(process.StandardError, output.Add));
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await NodePeer.StopAsync(process).ConfigureAwait(false);
-        }
-
-        await pumps.ConfigureAwait(false);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet build {project} -c Release failed ({process.ExitCode}):\n{output}");
-        }
-
-        return DefaultTwingw() is { } dll && File.Exists(dll) ? dll : throw new InvalidOperationException($"the build succeeded but {DefaultTwingw()} does not exist");
-    }
-
-    public static string DefaultTwingw() => Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "bin", "Release", "net10.0", "twingw.dll");
-
-    /// <summary>The GC and threading settings of twingw.runtimeconfig.json and the environment given: what shapes CPU and RSS.</summary>
-    public static string RuntimeSettings(string twingwDll, IReadOnlyList<KeyValuePair<string, string>> environment)
-    {
-        var parts = new List<string>();
-        try
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(twingwDll, ".runtimeconfig.json")));
-            if (json.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var properties))
-            {
-                parts.AddRange(properties.EnumerateObject()
-                    .Where(p => p.Name.StartsWith("System.GC.", StringComparison.Ordinal) || p.Name.StartsWith("System.Threading.", StringComparison.Ordinal))
-                    .Select(p => $"{p.Name}={p.Value}"));
-            }
-        }
-        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or KeyNotFoundException)
-        {
-            parts.Add("runtimeconfig unreadable");
-        }
-
-        parts.AddRange(environment.Select(kv => $"{kv.Key}={kv.Value}"));
-        return parts.Count > 0 ? string.Join(", ", parts) : "runtime defaults (workstation concurrent GC)";
-    }
-
     public sealed class ChildExitedException(string message) : Exception(message);
 }
 
@@ -266,7 +204,7 @@ internal readonly record struct GatewayProcSample(TimeSpan User, TimeSpan System
 
     public static GatewayProcSample Read(int pid)
     {
-        var (user, system) = ReadCpu($"/proc/{pid}/stat");
+        var (user, system) = ProcStats.ReadCpu($"/proc/{pid}/stat");
         long? rss = null;
         long? hwm = null;
         int? threads = null;
@@ -309,7 +247,7 @@ internal readonly record struct GatewayProcSample(TimeSpan User, TimeSpan System
             {
                 if (int.TryParse(Path.GetFileName(directory), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid))
                 {
-                    var (user, system) = ReadCpu(Path.Combine(directory, "stat"));
+                    var (user, system) = ProcStats.ReadCpu(Path.Combine(directory, "stat"));
                     result[pid] = user + system;
                 }
             }
@@ -319,24 +257,6 @@ internal readonly record struct GatewayProcSample(TimeSpan User, TimeSpan System
         }
 
         return result;
-    }
-
-    /// <summary>utime and stime of a /proc/PID/stat or /proc/PID/task/TID/stat file (zero when it is gone).</summary>
-    public static (TimeSpan User, TimeSpan System) ReadCpu(string statFile)
-    {
-        try
-        {
-            var text = File.ReadAllText(statFile);
-            // The command name is in parentheses and may hold spaces: count the fields after the last ')'.
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            var user = long.Parse(fields[11], CultureInfo.InvariantCulture);   // field 14, utime
-            var system = long.Parse(fields[12], CultureInfo.InvariantCulture); // field 15, stime
-            return (TimeSpan.FromSeconds(user / TicksPerSecond), TimeSpan.FromSeconds(system / TicksPerSecond));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            return (TimeSpan.Zero, TimeSpan.Zero);
-        }
     }
 
     /// <summary>CPU per thread, by thread id, with the thread's name (.NET TP Worker, .NET Sockets, .NET Server GC...).</summary>
@@ -362,7 +282,7 @@ internal readonly record struct GatewayProcSample(TimeSpan User, TimeSpan System
                     continue;
                 }
 
-                var (user, system) = ReadCpu(Path.Combine(task, "stat"));
+                var (user, system) = ProcStats.ReadCpu(Path.Combine(task, "stat"));
                 result[tid] = (name, user + system);
             }
         }
@@ -378,46 +298,5 @@ internal readonly record struct GatewayProcSample(TimeSpan User, TimeSpan System
         var span = line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim();
         var space = span.IndexOf(' ');
         return long.Parse(space < 0 ? span : span[..space], CultureInfo.InvariantCulture);
-    }
-}
-
-/// <summary>The machine's CPU counters from /proc/stat (all cores together) and the 1-minute load average.</summary>
-internal readonly record struct GatewayMachineCpu(long Busy, long Idle, long Steal)
-{
-    public static GatewayMachineCpu Read()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-            // user nice system idle iowait irq softirq steal (guest is already counted in user)
-            return new GatewayMachineCpu(f[0] + f[1] + f[2] + f[5] + f[6], f[3] + f[4], f.Length > 7 ? f[7] : 0);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
-        {
-            return default;
-        }
-    }
-
-    /// <summary>Share of all cores busy and stolen between two readings, in percent.</summary>
-    public static (double Busy, double Steal) Between(GatewayMachineCpu start, GatewayMachineCpu end)
-    {
-        var busy = end.Busy - start.Busy;
-        var steal = end.Steal - start.Steal;
-        var total = busy + (end.Idle - start.Idle) + steal;
-        return total > 0 ? (Math.Round(100.0 * busy / total, 1), Math.Round(100.0 * steal / total, 1)) : (0, 0);
-    }
-
-    public static double? LoadAverage1m()
-    {
-        try
-        {
-            var text = File.ReadAllText("/proc/loadavg");
-            return double.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return null;
-        }
     }
 }

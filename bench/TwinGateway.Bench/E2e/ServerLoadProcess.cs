@@ -113,9 +113,12 @@ internal sealed partial class ServerLoadProcess : IAsyncDisposable
             throw new InvalidOperationException($"dotnet build {project} -c Release failed ({process.ExitCode}):\n{output}");
         }
 
-        var dll = Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "bin", "Release", "net10.0", "twingw.dll");
+        var dll = DefaultTwingw();
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"the build succeeded but {dll} does not exist");
     }
+
+    /// <summary>Where the Release build of src/TwinGateway.Host puts twingw.dll.</summary>
+    public static string DefaultTwingw() => Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "bin", "Release", "net10.0", "twingw.dll");
 
     /// <summary><c>dotnet twingw.dll opcua serve --port 0 --scale N</c>; waits for "listening on URL".</summary>
     public static async Task<ServerLoadProcess> StartTwingwAsync(string twingwDll, int scale, IReadOnlyList<KeyValuePair<string, string>> environment, TimeSpan startTimeout, CancellationToken cancellationToken)
@@ -172,7 +175,7 @@ internal sealed partial class ServerLoadProcess : IAsyncDisposable
     }
 
     /// <summary>GC settings from twingw.runtimeconfig.json and the environment given (what decides its memory).</summary>
-    private static string RuntimeSettings(string twingwDll, IReadOnlyList<KeyValuePair<string, string>> environment)
+    public static string RuntimeSettings(string twingwDll, IReadOnlyList<KeyValuePair<string, string>> environment)
     {
         var parts = new List<string>();
         try
