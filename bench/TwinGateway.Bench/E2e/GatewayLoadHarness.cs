@@ -23,14 +23,6 @@ internal static partial class GatewayLoadHarness
     /// <summary>Simulated PLC seeds start at the gateway's own default (Gateway:SimulatorSeed = 7), one per line.</summary>
     private const ulong FirstPlcSeed = 7;
 
-    private static readonly JsonSerializerOptions _json = new()
-    {
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static async Task<int> RunAsync(string[] args)
     {
         var options = GatewayLoadOptions.Parse(args, Path.Combine(NodePeer.RepoRoot, "bench", "results", "e2e-gateway.json"), out var error);
@@ -51,9 +43,7 @@ internal static partial class GatewayLoadHarness
         try
         {
             var (report, profile) = await RunCoreAsync(options, args, cancel.Token).ConfigureAwait(false);
-            var path = Path.GetFullPath(options.OutputPath);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, _json) + "\n", CancellationToken.None).ConfigureAwait(false);
+            var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
             if (profile is not null)
             {
                 var profilePath = Path.ChangeExtension(path, null) + "-profile.txt";

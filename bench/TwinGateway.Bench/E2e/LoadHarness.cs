@@ -16,14 +16,6 @@ internal static class LoadHarness
 {
     public const double TargetRatio = 3.0;
 
-    private static readonly JsonSerializerOptions _json = new()
-    {
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static async Task<int> RunAsync(string[] args)
     {
         var options = E2eOptions.Parse(args, Path.Combine(NodePeer.RepoRoot, "bench", "results", "e2e-client.json"), out var error);
@@ -44,9 +36,7 @@ internal static class LoadHarness
         try
         {
             var report = await RunPhasesAsync(options, cancel.Token).ConfigureAwait(false);
-            var path = Path.GetFullPath(options.OutputPath);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, _json) + "\n", CancellationToken.None).ConfigureAwait(false);
+            var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
             PrintSummary(report, path);
             return 0;
         }

@@ -20,14 +20,6 @@ internal static class ServerLoadHarness
     public const double TargetOverNode = 10;
     public const double TargetRssMb = 400;
 
-    private static readonly JsonSerializerOptions _json = new()
-    {
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static async Task<int> RunAsync(string[] args)
     {
         var options = ServerLoadOptions.Parse(args, Path.Combine(NodePeer.RepoRoot, "bench", "results"), out var error);
@@ -47,9 +39,7 @@ internal static class ServerLoadHarness
         try
         {
             var report = await RunPhasesAsync(options, args, cancel.Token).ConfigureAwait(false);
-            var path = Path.GetFullPath(options.OutputPath);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, _json) + "\n", CancellationToken.None).ConfigureAwait(false);
+            var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
             var csv = Path.ChangeExtension(path, null) + "-rss.csv";
             await File.WriteAllTextAsync(csv, SeriesCsv(report), CancellationToken.None).ConfigureAwait(false);
             if (report.Twingateway.Profile is { } profile)
