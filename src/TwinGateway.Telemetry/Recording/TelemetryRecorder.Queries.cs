@@ -54,6 +54,13 @@ public sealed partial class TelemetryRecorder
         return ScalarInt64(connection, $"SELECT count(*) FROM samples WHERE {filter}");
     }
 
+    /// <summary>How many samples of any line have a source time before <paramref name="cutoff"/> (Unix ns).</summary>
+    public long CountBefore(long cutoff)
+    {
+        using var connection = OpenReader();
+        return ScalarInt64(connection, $"SELECT count(*) FROM samples WHERE source_time < {cutoff}");
+    }
+
     /// <summary>The first and last source time recorded for a line and the number of samples; null when there are none.</summary>
     public (long First, long Last, long Count)? GetLineSpan(string lineId)
     {

@@ -19,6 +19,7 @@ namespace TwinGateway.Telemetry.Recording;
 /// </remarks>
 public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
 {
+    private static readonly HashSet<string> s_openPaths = new(StringComparer.Ordinal);
     private readonly RecorderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -107,6 +108,33 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             throw new TelemetryStoreException($"cannot create the flight recorder's folder for {path}: {ex.Message}", ex);
         }
 
+        // DuckDB shares one database per file within a process, so a second recorder on the same file would hand out
+        // the same sequence numbers twice: refuse it.
+        lock (s_openPaths)
+        {
+            if (!s_openPaths.Add(path))
+            {
+                throw new TelemetryStoreException($"the flight recorder file {path} is already open in this process; give each gateway its own Telemetry:DataFolder");
+            }
+        }
+
+        try
+        {
+            return OpenUnguarded(options, time, logger, path);
+        }
+        catch
+        {
+            lock (s_openPaths)
+            {
+                s_openPaths.Remove(path);
+            }
+
+            throw;
+        }
+    }
+
+    private static TelemetryRecorder OpenUnguarded(RecorderOptions options, TimeProvider? time, ILogger logger, string path)
+    {
         var existed = File.Exists(path);
         var connectionString = $"Data Source={path}";
         DuckDBConnection control;
@@ -709,6 +737,11 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
         {
             _writeConnection.Dispose();
             _control.Dispose();
+        }
+
+        lock (s_openPaths)
+        {
+            s_openPaths.Remove(_options.DatabasePath);
         }
     }
 
