@@ -16,6 +16,12 @@ if [ ! -d tests/node/node_modules/node-opcua ] || [ tests/node/package-lock.json
   npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >&2 || { echo "npm ci failed in tests/node" >&2; exit 2; }
 fi
 
+# VictoriaMetrics: the real server the InfluxDB forwarder's tests write to (it accepts InfluxDB's v2 write API).
+if ! command -v victoria-metrics >/dev/null 2>&1; then
+  log "victoria-metrics is missing: installing it from Debian"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq victoria-metrics) >&2 || { echo "cannot install victoria-metrics; apt-get install victoria-metrics" >&2; exit 2; }
+fi
+
 results="${TEST_RESULTS_DIR:-$(pwd)/artifacts/test-results}"
 rm -rf "$results"; mkdir -p "$results"
 

@@ -8,4 +8,6 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(LinesCommands.Create());
 root.Subcommands.Add(PlcSimCommand.Create());
 root.Subcommands.Add(OpcUaCommands.Create());
+root.Subcommands.Add(TelemetryCommands.Create());
+root.Subcommands.Add(ReplayCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

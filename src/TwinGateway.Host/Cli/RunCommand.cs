@@ -9,6 +9,7 @@ internal static class RunCommand
 {
     private static readonly Option<string?> s_lines = new("--lines") { Description = "Folder of line definitions (default: config/lines, the demo line)" };
     private static readonly Option<string?> s_api = new("--api") { Description = "gRPC listen URL (default http://127.0.0.1:5080)" };
+    private static readonly Option<string?> s_data = new("--data") { Description = "Data folder of the flight recorder (default: ./data)" };
     private static readonly Option<bool> s_noSimulation = new("--no-simulation") { Description = "Do not start simulated PLCs for loopback controllers" };
 
     public static Command Create()
@@ -24,6 +25,7 @@ internal static class RunCommand
         command.Options.Add(s_lines);
         command.Options.Add(s_api);
         command.Options.Add(s_noSimulation);
+        command.Options.Add(s_data);
     }
 
     public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -37,6 +39,11 @@ internal static class RunCommand
         if (parse.GetValue(s_api) is { } api)
         {
             overrides["Gateway:ApiUrl"] = api;
+        }
+
+        if (parse.GetValue(s_data) is { } data)
+        {
+            overrides["Telemetry:DataFolder"] = Path.GetFullPath(data);
         }
 
         if (parse.GetValue(s_noSimulation))
@@ -68,6 +75,11 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync("  " + failure).ConfigureAwait(false);
             }
 
+            return 2;
+        }
+        catch (TwinGateway.Telemetry.Recording.TelemetryStoreException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
         catch (IOException ex) when (ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))

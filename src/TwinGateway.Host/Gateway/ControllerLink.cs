@@ -150,7 +150,7 @@ internal sealed partial class ControllerLink
                             var data = value.Value;
                             var real = data.Value.IsNumeric ? data.Value.ToDouble() : (double?)null;
                             var snapshot = signal.SetReal(real, data.SourceTimestamp, data.ServerTimestamp, data.StatusCode);
-                            _line.OnRealValue(signal, snapshot);
+                            _line.OnRealValue(signal, snapshot, data.StatusCode.Code);
                         }
                     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Serilog;
 using TwinGateway.Host.Api;
+using TwinGateway.Host.Telemetry;
 
 namespace TwinGateway.Host.Gateway;
 
@@ -18,6 +19,7 @@ internal static class GatewayHost
         builder.Configuration.AddInMemoryCollection(overrides);
         builder.AddTwinGatewayLogging();
         builder.AddTwinGatewayLines(simulator);
+        builder.AddTwinGatewayTelemetry();
         builder.AddTwinGatewayApi();
         var app = builder.Build();
         app.MapTwinGatewayApi();
@@ -63,6 +65,8 @@ internal static class GatewayHost
     public static void MapTwinGatewayApi(this WebApplication app)
     {
         app.MapGrpcService<LineGrpcService>();
+        app.MapGrpcService<TelemetryGrpcService>();
+        app.MapGrpcService<ReplayGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TwinGateway.Core.Lines;
+using TwinGateway.Telemetry.Recording;
 
 namespace TwinGateway.Host.Gateway;
 
@@ -27,7 +28,8 @@ internal sealed partial class GatewayService(
     IControllerSimulator simulator,
     TimeProvider time,
     ILoggerFactory loggers,
-    IHostApplicationLifetime lifetime) : IHostedService
+    IHostApplicationLifetime lifetime,
+    TelemetryRecorder recorder) : IHostedService
 {
     private readonly ILogger _logger = loggers.CreateLogger("TwinGateway.Gateway");
     private readonly List<IAsyncDisposable> _simulators = [];
@@ -61,7 +63,7 @@ internal sealed partial class GatewayService(
                 }
             }
 
-            registry.Add(new LineRuntime(line, settings, time, loggers));
+            registry.Add(new LineRuntime(line, settings, time, loggers, recorder));
         }
 
         // Connect once the host runs, so a slow or absent controller never delays or fails the start.

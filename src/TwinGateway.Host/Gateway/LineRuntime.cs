@@ -3,6 +3,8 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using TwinGateway.Core.Lines;
 using TwinGateway.Simulation;
+using TwinGateway.Telemetry;
+using TwinGateway.Telemetry.Recording;
 
 namespace TwinGateway.Host.Gateway;
 
@@ -23,8 +25,10 @@ public sealed partial class LineRuntime : IAsyncDisposable
     private readonly LineTwin _twin;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _tasks = [];
+    private readonly TelemetryRecorder? _recorder;
+    private readonly Dictionary<SignalState, TelemetrySeries> _series = [];
 
-    public LineRuntime(LineDefinition line, GatewayOptions options, TimeProvider time, ILoggerFactory loggers)
+    public LineRuntime(LineDefinition line, GatewayOptions options, TimeProvider time, ILoggerFactory loggers, TelemetryRecorder? recorder = null)
     {
         ArgumentNullException.ThrowIfNull(line);
         Definition = line;
@@ -39,6 +43,15 @@ public sealed partial class LineRuntime : IAsyncDisposable
             Mode = TwinMode.Shadow,
             Start = time.GetUtcNow().UtcDateTime,
         });
+        _recorder = recorder;
+        if (recorder is not null)
+        {
+            foreach (var signal in _signals.Values)
+            {
+                _series[signal] = recorder.GetSeries(line.Id, signal.Definition.Id, signal.Definition.StationId);
+            }
+        }
+
         var defaultController = line.Controllers.Length == 1 ? line.Controllers[0].Id : null;
         foreach (var controller in line.Controllers)
         {
@@ -129,12 +142,25 @@ public sealed partial class LineRuntime : IAsyncDisposable
         }
     }
 
-    internal void OnRealValue(SignalState signal, SignalSnapshot snapshot)
+    internal void OnRealValue(SignalState signal, SignalSnapshot snapshot, uint status)
     {
+        var expected = signal.Snapshot.Expected;
+        if (_recorder is not null)
+        {
+            // Every sample goes to the flight recorder with the twin's value of the same instant; Append never drops.
+            _recorder.Append(new TelemetrySample(
+                _series[signal],
+                TelemetryTime.ToUnixNanoseconds(snapshot.SourceTime == default ? snapshot.ServerTime : snapshot.SourceTime),
+                TelemetryTime.ToUnixNanoseconds(snapshot.ServerTime),
+                snapshot.Real is { } real && double.IsFinite(real) ? real : null,
+                status,
+                expected));
+        }
+
         foreach (var watcher in _watchers.Keys)
         {
             // A watcher that cannot keep up loses its oldest updates, never the gateway's pace (bounded channel, DropOldest).
-            watcher.Writer.TryWrite(snapshot with { Expected = signal.Snapshot.Expected });
+            watcher.Writer.TryWrite(snapshot with { Expected = expected });
         }
     }
 

@@ -32,6 +32,7 @@ public sealed class GatewayTests : IAsyncLifetime
             ["Gateway:ApiUrl"] = $"http://127.0.0.1:{_apiPort}",
             ["Gateway:SimulateControllers"] = simulate ? "true" : "false",
             ["Gateway:ReconnectSeconds"] = "0.5",
+            ["Telemetry:DataFolder"] = _folder,
         });
         await _app.StartAsync();
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_apiPort}");
