@@ -81,7 +81,7 @@ public sealed class InfluxForwarderOptionsTests
         using var recorder = TelemetryRecorder.Open(new RecorderOptions { DatabasePath = folder.File("r.duckdb") });
         var options = new InfluxForwarderOptions { Enabled = true, Url = "ftp://x" };
 
-        var error = Assert.Throws<ArgumentException>(() => new InfluxForwarder(recorder, options, TimeProvider.System, new Fixtures.TestLog()));
+        var error = Assert.Throws<ArgumentException>(() => new InfluxForwarder(recorder, options, TimeProvider.System, new TestLog()));
 
         Assert.Contains("Telemetry:Influx:Url: 'ftp://x'", error.Message, StringComparison.Ordinal);
         Assert.Contains("Telemetry:Influx:Token", error.Message, StringComparison.Ordinal);
@@ -92,7 +92,7 @@ public sealed class InfluxForwarderOptionsTests
     {
         using var folder = new TempFolder();
         await using var recorder = TelemetryRecorder.Open(new RecorderOptions { DatabasePath = folder.File("r.duckdb") });
-        using var forwarder = new InfluxForwarder(recorder, new InfluxForwarderOptions(), TimeProvider.System, new Fixtures.TestLog());
+        using var forwarder = new InfluxForwarder(recorder, new InfluxForwarderOptions(), TimeProvider.System, new TestLog());
 
         var result = await forwarder.ForwardAsync(CancellationToken.None);
 

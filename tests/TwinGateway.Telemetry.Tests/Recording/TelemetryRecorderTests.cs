@@ -208,6 +208,17 @@ public sealed class TelemetryRecorderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_recorder_on_the_same_file_in_one_process_is_refused_until_the_first_closes()
+    {
+        var first = Open();
+        var error = Assert.Throws<TelemetryStoreException>(() => Open());
+        Assert.Contains("already open in this process", error.Message, StringComparison.Ordinal);
+        await first.DisposeAsync();
+        await using var second = Open();
+        Assert.Equal(0, second.LastSeq);
+    }
+
+    [Fact]
     public void A_folder_that_cannot_be_created_gives_an_error_naming_it()
     {
         var blocker = _folder.File("not-a-folder");
