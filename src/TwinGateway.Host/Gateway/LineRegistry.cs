@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TwinGateway.Core.Lines;
+using TwinGateway.Host.Telemetry;
 using TwinGateway.Telemetry.Recording;
 
 namespace TwinGateway.Host.Gateway;
@@ -29,7 +30,8 @@ internal sealed partial class GatewayService(
     TimeProvider time,
     ILoggerFactory loggers,
     IHostApplicationLifetime lifetime,
-    TelemetryRecorder recorder) : IHostedService
+    TelemetryRecorder recorder,
+    IOptions<TelemetryOptions> telemetry) : IHostedService
 {
     private readonly ILogger _logger = loggers.CreateLogger("TwinGateway.Gateway");
     private readonly List<IAsyncDisposable> _simulators = [];
@@ -63,7 +65,7 @@ internal sealed partial class GatewayService(
                 }
             }
 
-            registry.Add(new LineRuntime(line, settings, time, loggers, recorder));
+            registry.Add(new LineRuntime(line, settings, time, loggers, telemetry.Value.Record ? recorder : null));
         }
 
         // Connect once the host runs, so a slow or absent controller never delays or fails the start.

@@ -9,7 +9,10 @@ public sealed class TelemetryOptions
 {
     public const string Section = "Telemetry";
 
-    /// <summary>Record every sample the gateway receives. Off only for gateways that must not keep data.</summary>
+    /// <summary>
+    /// Record every sample the gateway receives. Off only for gateways that must not keep data; the recorder still
+    /// answers queries and replays of what it holds.
+    /// </summary>
     public bool Record { get; set; } = true;
 
     /// <summary>The gateway's data folder; a relative path is resolved against the working directory.</summary>

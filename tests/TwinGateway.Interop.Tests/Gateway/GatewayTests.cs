@@ -14,44 +14,20 @@ namespace TwinGateway.Interop.Tests.Gateway;
 /// </summary>
 public sealed class GatewayTests : IAsyncLifetime
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("twingw-gateway-").FullName;
-    private readonly int _apiPort = FreePort.Next();
-    private readonly int _plcPort = FreePort.Next();
-    private WebApplication? _app;
+    private readonly GatewayUnderTest _gateway = new();
     private GrpcChannel? _channel;
 
-    private string DemoYaml => File.ReadAllText(Path.Combine(NodeEnvironment.RepoRoot, "config", "lines", "demo-line.yaml"))
-        .Replace("opc.tcp://127.0.0.1:4841", $"opc.tcp://127.0.0.1:{_plcPort}", StringComparison.Ordinal);
+    private string DemoYaml => _gateway.DemoYaml;
 
     private async Task<LineService.LineServiceClient> StartAsync(string yaml, bool simulate = true)
     {
-        await File.WriteAllTextAsync(Path.Combine(_folder, "line.yaml"), yaml);
-        _app = GatewayHost.Build(new Dictionary<string, string?>
-        {
-            ["Gateway:LinesDirectory"] = _folder,
-            ["Gateway:ApiUrl"] = $"http://127.0.0.1:{_apiPort}",
-            ["Gateway:SimulateControllers"] = simulate ? "true" : "false",
-            ["Gateway:ReconnectSeconds"] = "0.5",
-            ["Telemetry:DataFolder"] = _folder,
-        });
-        await _app.StartAsync();
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_apiPort}");
+        _channel = await _gateway.StartAsync(yaml, simulate);
         return new LineService.LineServiceClient(_channel);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        _channel?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        Directory.Delete(_folder, recursive: true);
-    }
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     private static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> done, string what)
     {
@@ -101,7 +77,7 @@ public sealed class GatewayTests : IAsyncLifetime
             l => l.Controllers.All(c => c.State == ConnectionState.Failed), "reporting the controller as failed");
 
         Assert.Contains("BadNotConnected", line.Controllers[0].Reason, StringComparison.Ordinal);
-        Assert.Contains($"127.0.0.1:{_plcPort}", line.Controllers[0].Reason, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{_gateway.PlcPort}", line.Controllers[0].Reason, StringComparison.Ordinal);
         var listed = await client.ListLinesAsync(new ListLinesRequest());
         Assert.Equal(ConnectionState.Failed, listed.Lines[0].State);
     }
@@ -117,7 +93,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var plcFolder = Directory.CreateTempSubdirectory("twingw-plc-").FullName;
         await File.WriteAllTextAsync(Path.Combine(plcFolder, "line.yaml"), plcYaml);
         var plcLine = LineDefinitionLoader.LoadFile(Path.Combine(plcFolder, "line.yaml")).GetDefinitionOrThrow();
-        await using var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _plcPort });
+        await using var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await plc.StartAsync();
         var client = await StartAsync(gatewayYaml, simulate: false);
 
@@ -160,10 +136,10 @@ public sealed class GatewayTests : IAsyncLifetime
     [Fact]
     public async Task A_controller_that_goes_down_later_is_reconnecting_with_the_reason_and_comes_back()
     {
-        var file = Path.Combine(_folder, "plc.yaml.txt");
+        var file = Path.Combine(_gateway.Folder, "plc.yaml.txt");
         await File.WriteAllTextAsync(file, DemoYaml);
         var plcLine = LineDefinitionLoader.Parse(DemoYaml, file).GetDefinitionOrThrow();
-        var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _plcPort });
+        var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await plc.StartAsync();
         var client = await StartAsync(DemoYaml, simulate: false);
         await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
@@ -174,7 +150,7 @@ public sealed class GatewayTests : IAsyncLifetime
             l => l.Controllers.All(c => c.State is ConnectionState.Reconnecting or ConnectionState.Failed), "noticing the controller is gone");
         Assert.Matches("Bad[A-Za-z]+", down.Controllers[0].Reason);
 
-        await using var again = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _plcPort });
+        await using var again = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await again.StartAsync();
         await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
             l => l.Controllers.All(c => c.State == ConnectionState.Connected), "reconnecting after the controller came back");
@@ -192,9 +168,9 @@ public sealed class GatewayTests : IAsyncLifetime
         var status = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
         await Eventually(() => new LineService.LineServiceClient(_channel!).GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
             l => l.Controllers.All(c => c.State == ConnectionState.Connected), "connecting");
-        var list = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "list", "--server", $"http://127.0.0.1:{_apiPort}", "--json");
-        var watch = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "watch", "demo-line", "--signal", "line.ambientTemperature", "--count", "2", "--server", $"http://127.0.0.1:{_apiPort}", "--json");
-        var missing = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "show", "nope", "--server", $"http://127.0.0.1:{_apiPort}");
+        var list = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "list", "--server", $"http://127.0.0.1:{_gateway.ApiPort}", "--json");
+        var watch = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "watch", "demo-line", "--signal", "line.ambientTemperature", "--count", "2", "--server", $"http://127.0.0.1:{_gateway.ApiPort}", "--json");
+        var missing = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "show", "nope", "--server", $"http://127.0.0.1:{_gateway.ApiPort}");
 
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, status.Status);
         Assert.True(list.ExitCode == 0, list.ToString());

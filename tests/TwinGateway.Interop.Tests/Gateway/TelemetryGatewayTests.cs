@@ -17,38 +17,12 @@ namespace TwinGateway.Interop.Tests.Gateway;
 /// </summary>
 public sealed class TelemetryGatewayTests : IAsyncLifetime
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("twingw-telemetry-").FullName;
-    private readonly int _apiPort = FreePort.Next();
-    private readonly int _plcPort = FreePort.Next();
-    private WebApplication? _app;
-    private GrpcChannel? _channel;
+    private readonly GatewayUnderTest _gateway = new();
 
-    private string Server => $"http://127.0.0.1:{_apiPort}";
+    private string Server => _gateway.Server;
 
-    private async Task<TelemetryService.TelemetryServiceClient> StartAsync(IDictionary<string, string?>? extra = null)
-    {
-        var yaml = File.ReadAllText(Path.Combine(NodeEnvironment.RepoRoot, "config", "lines", "demo-line.yaml"))
-            .Replace("opc.tcp://127.0.0.1:4841", $"opc.tcp://127.0.0.1:{_plcPort}", StringComparison.Ordinal);
-        Directory.CreateDirectory(Path.Combine(_folder, "lines"));
-        await File.WriteAllTextAsync(Path.Combine(_folder, "lines", "line.yaml"), yaml);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Gateway:LinesDirectory"] = Path.Combine(_folder, "lines"),
-            ["Gateway:ApiUrl"] = Server,
-            ["Gateway:ReconnectSeconds"] = "0.5",
-            ["Telemetry:DataFolder"] = Path.Combine(_folder, "data"),
-            ["Telemetry:FlushIntervalMilliseconds"] = "50",
-        };
-        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
-
-        _app = GatewayHost.Build(settings);
-        await _app.StartAsync();
-        _channel = GrpcChannel.ForAddress(Server);
-        return new TelemetryService.TelemetryServiceClient(_channel);
-    }
+    private async Task<TelemetryService.TelemetryServiceClient> StartAsync(IDictionary<string, string?>? settings = null) =>
+        new(await _gateway.StartAsync(_gateway.DemoYaml, settings: settings));
 
     /// <summary>Waits until the recorder holds samples of the demo line spanning at least <paramref name="seconds"/>.</summary>
     private static async Task<(Timestamp From, Timestamp To)> RecordedWindowAsync(TelemetryService.TelemetryServiceClient client, double seconds)
@@ -82,17 +56,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        _channel?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        Directory.Delete(_folder, recursive: true);
-    }
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     [Fact]
     public async Task Every_received_sample_is_recorded_with_the_twins_expected_value_and_can_be_queried_raw_and_aggregated()
@@ -171,7 +135,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
 
         foreach (var file in new[] { "export.parquet", "export.csv" })
         {
-            var path = Path.Combine(_folder, file);
+            var path = Path.Combine(_gateway.Folder, file);
             var export = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["telemetry", "export", .. range, "--out", path]);
             Assert.True(export.ExitCode == 0, export.ToString());
             Assert.Contains($"wrote {expected} samples", export.StdErr, StringComparison.Ordinal);
@@ -186,16 +150,16 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
             Assert.Equal("demo-line", reader.GetString(2));
         }
 
-        var badExtension = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), ["telemetry", "export", .. range, "--out", Path.Combine(_folder, "x.xlsx")]);
+        var badExtension = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), ["telemetry", "export", .. range, "--out", Path.Combine(_gateway.Folder, "x.xlsx")]);
         Assert.Equal(2, badExtension.ExitCode);
         Assert.Contains("use .parquet or .csv", badExtension.StdErr, StringComparison.Ordinal);
 
-        var empty = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "telemetry", "export", "--line", "demo-line", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z", "--out", Path.Combine(_folder, "empty.csv"), "--server", Server);
+        var empty = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "telemetry", "export", "--line", "demo-line", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z", "--out", Path.Combine(_gateway.Folder, "empty.csv"), "--server", Server);
         Assert.Equal(1, empty.ExitCode);
         Assert.Contains("no samples of line 'demo-line'", empty.StdErr, StringComparison.Ordinal);
 
-        var report = Path.Combine(_folder, "replay.json");
-        var series = Path.Combine(_folder, "replay-series.parquet");
+        var report = Path.Combine(_gateway.Folder, "replay.json");
+        var series = Path.Combine(_gateway.Folder, "replay-series.parquet");
         var replay = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["replay", .. range, "--max", "--report", report, "--series", series]);
         Assert.True(replay.ExitCode == 0, replay.ToString());
         Assert.Contains("100%", replay.StdErr, StringComparison.Ordinal);
@@ -211,9 +175,9 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
 
         Assert.True(new FileInfo(series).Length > 0);
 
-        var paced = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["replay", .. range, "--speed", "4", "--report", Path.Combine(_folder, "paced.json")]);
+        var paced = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["replay", .. range, "--speed", "4", "--report", Path.Combine(_gateway.Folder, "paced.json")]);
         Assert.True(paced.ExitCode == 0, paced.ToString());
-        using (var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_folder, "paced.json"))))
+        using (var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_gateway.Folder, "paced.json"))))
         {
             Assert.Equal(4, json.RootElement.GetProperty("speed").GetDouble());
             // At 4x real time a window of several seconds takes about a quarter of it; paced waits prove the pacing ran.
@@ -296,9 +260,26 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bad_telemetry_settings_stop_the_start_with_every_problem_listed()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => StartAsync(new Dictionary<string, string?>
+        {
+            ["Telemetry:RetentionDays"] = "-1",
+            ["Telemetry:Influx:Enabled"] = "true",
+            ["Telemetry:Influx:Url"] = "influx.plant.local:8086",
+            ["Telemetry:Influx:BatchSize"] = "0",
+        }));
+        var all = string.Join("\n", error.Failures);
+        Assert.Contains("Telemetry:RetentionDays is -1", all, StringComparison.Ordinal);
+        Assert.Contains("Telemetry:Influx:Url", all, StringComparison.Ordinal);
+        Assert.Contains("Telemetry:Influx:Token", all, StringComparison.Ordinal);
+        Assert.Contains("Telemetry:Influx:BatchSize", all, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_corrupt_recorder_file_does_not_stop_the_gateway_it_is_moved_aside()
     {
-        var data = Path.Combine(_folder, "data");
+        var data = _gateway.DataFolder;
         Directory.CreateDirectory(data);
         await File.WriteAllTextAsync(Path.Combine(data, "flight-recorder.duckdb"), "this is not a DuckDB file, it was damaged by a power cut");
         var client = await StartAsync();
