@@ -27,6 +27,9 @@ public sealed class TelemetryOptions
     /// <summary>Samples held in memory while commits fail before producers wait (never dropped).</summary>
     public int MaxPendingSamples { get; set; } = 4_000_000;
 
+    /// <summary>DuckDB's memory limit in MB (its own default is 80% of the machine).</summary>
+    public int MemoryLimitMegabytes { get; set; } = 512;
+
     /// <summary>Days samples are kept; samples not yet forwarded to InfluxDB are kept longer.</summary>
     public double RetentionDays { get; set; } = 30;
 
@@ -51,6 +54,7 @@ public sealed class TelemetryOptions
         MaxPendingSamples = MaxPendingSamples,
         Retention = TimeSpan.FromDays(RetentionDays),
         MoveCorruptDatabaseAside = MoveCorruptDatabaseAside,
+        MemoryLimitMegabytes = MemoryLimitMegabytes,
     };
 }
 

@@ -140,7 +140,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
         DuckDBConnection control;
         try
         {
-            control = OpenAndPrepare(connectionString);
+            control = OpenAndPrepare(connectionString, options.MemoryLimitMegabytes);
         }
         catch (DuckDBException ex) when (existed && IsCorruptFileError(ex))
         {
@@ -157,7 +157,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             }
 
             Log.MovedCorrupt(logger, path, aside, FirstLine(ex.Message));
-            control = OpenAndPrepare(connectionString);
+            control = OpenAndPrepare(connectionString, options.MemoryLimitMegabytes);
             existed = false;
         }
         catch (DuckDBException ex)
@@ -174,17 +174,19 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             Retention = options.Retention,
             MoveCorruptDatabaseAside = options.MoveCorruptDatabaseAside,
             MaxRetryDelay = options.MaxRetryDelay,
+            MemoryLimitMegabytes = options.MemoryLimitMegabytes,
         }, time ?? TimeProvider.System, logger, control, connectionString);
         Log.Opened(logger, path, existed ? "opened" : "created", recorder.LastSeq, recorder._seriesById.Count);
         return recorder;
     }
 
-    private static DuckDBConnection OpenAndPrepare(string connectionString)
+    private static DuckDBConnection OpenAndPrepare(string connectionString, int memoryLimitMegabytes)
     {
         var connection = new DuckDBConnection(connectionString);
         try
         {
             connection.Open();
+            Execute(connection, $"SET memory_limit = '{memoryLimitMegabytes}MB'");
             Execute(connection, """
                 CREATE TABLE IF NOT EXISTS series (
                     series_id INTEGER PRIMARY KEY,
@@ -578,7 +580,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             {
                 _writeConnection.Dispose();
                 _control.Dispose();
-                _control = OpenAndPrepare(_connectionString);
+                _control = OpenAndPrepare(_connectionString, _options.MemoryLimitMegabytes);
                 _writeConnection = new DuckDBConnection(_connectionString);
                 _writeConnection.Open();
                 var onDisk = ScalarInt64(_control, "SELECT coalesce(max(seq), 0) FROM samples");
