@@ -1,12 +1,14 @@
 using BenchmarkDotNet.Running;
 using TwinGateway.Bench.E2e;
+using TwinGateway.Bench.Telemetry;
 
 namespace TwinGateway.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release --project bench/TwinGateway.Bench -- [BenchmarkDotNet arguments]</c> runs the
 /// micro-benchmarks; <c>... -- e2e [options]</c> runs the end-to-end client load harness and
-/// <c>... -- server-load [options]</c> the server load harness (see bench/README.md).
+/// <c>... -- server-load [options]</c> the server load harness, <c>... -- gateway-load [options]</c> the gateway load harness
+/// and <c>... -- telemetry [options]</c> the flight recorder, replay and forwarder harness (see bench/README.md).
 /// </summary>
 internal static class Program
 {
@@ -31,6 +33,11 @@ internal static class Program
         if (args.Length > 0 && string.Equals(args[0], "gateway-load", StringComparison.OrdinalIgnoreCase))
         {
             return await GatewayLoadHarness.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "telemetry", StringComparison.OrdinalIgnoreCase))
+        {
+            return await TelemetryHarness.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
