@@ -219,6 +219,17 @@ public sealed class TelemetryRecorderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_removed_under_a_running_recorder_shows_in_its_status()
+    {
+        await using var recorder = Open();
+        Assert.True(recorder.GetStatus().Healthy);
+        File.Delete(recorder.DatabasePath);
+        var status = recorder.GetStatus();
+        Assert.False(status.FileExists);
+        Assert.False(status.Healthy);
+    }
+
+    [Fact]
     public void A_folder_that_cannot_be_created_gives_an_error_naming_it()
     {
         var blocker = _folder.File("not-a-folder");
