@@ -29,45 +29,36 @@ internal sealed record E2eOptions
     {
         var options = new E2eOptions { OutputPath = defaultOutputPath };
         error = null;
-        for (var i = 0; i < args.Count; i++)
+        if (HarnessArguments.Parse(args, Usage, [], Apply) is { } problem)
         {
-            var name = args[i];
-            if (name is "-h" or "--help")
-            {
-                error = Usage;
-                return null;
-            }
+            error = problem;
+            return null;
+        }
 
-            if (i + 1 >= args.Count)
-            {
-                error = $"{name} needs a value\n{Usage}";
-                return null;
-            }
+        return options;
 
-            var value = args[++i];
+        bool Apply(string name, string value)
+        {
             switch (name)
             {
                 case "--items" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var items) && items > 0:
                     options = options with { Items = items };
-                    break;
+                    return true;
                 case "--interval" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0:
                     options = options with { Interval = TimeSpan.FromMilliseconds(ms) };
-                    break;
+                    return true;
                 case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3600:
                     options = options with { Duration = TimeSpan.FromSeconds(s) };
-                    break;
+                    return true;
                 case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w >= 0 && w <= 600:
                     options = options with { Warmup = TimeSpan.FromSeconds(w) };
-                    break;
+                    return true;
                 case "--out" when value.Length > 0:
                     options = options with { OutputPath = value };
-                    break;
+                    return true;
                 default:
-                    error = $"bad argument: {name} {value}\n{Usage}";
-                    return null;
+                    return false;
             }
         }
-
-        return options;
     }
 }

@@ -42,67 +42,55 @@ internal sealed record GatewayLoadOptions
     {
         error = "";
         var options = new GatewayLoadOptions { OutputPath = defaultOutput };
-        for (var i = 0; i < args.Count; i++)
+        if (HarnessArguments.Parse(args, Usage, ["--no-build"], Apply) is { } problem)
         {
-            var name = args[i];
-            if (name is "-h" or "--help")
-            {
-                error = Usage;
-                return null;
-            }
-
-            if (name == "--no-build")
-            {
-                options = options with { NoBuild = true };
-                continue;
-            }
-
-            if (i + 1 >= args.Count)
-            {
-                error = $"{name} needs a value\n{Usage}";
-                return null;
-            }
-
-            var value = args[++i];
-            switch (name)
-            {
-                case "--lines" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var lines) && lines is > 0 and <= 200:
-                    options = options with { Lines = lines };
-                    break;
-                case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600:
-                    options = options with { Duration = TimeSpan.FromSeconds(s) };
-                    break;
-                case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w is >= 0 and <= 600:
-                    options = options with { Warmup = TimeSpan.FromSeconds(w) };
-                    break;
-                case "--sample-every" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every) && every is >= 0.5 and <= 600:
-                    options = options with { SampleEvery = TimeSpan.FromSeconds(every) };
-                    break;
-                case "--connect-timeout" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ct) && ct is > 0 and <= 3600:
-                    options = options with { ConnectTimeout = TimeSpan.FromSeconds(ct) };
-                    break;
-                case "--line-file" when File.Exists(value):
-                    options = options with { LineFile = Path.GetFullPath(value) };
-                    break;
-                case "--twingw" when File.Exists(value):
-                    options = options with { TwingwPath = Path.GetFullPath(value) };
-                    break;
-                case "--gateway-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
-                    var eq = value.IndexOf('=', StringComparison.Ordinal);
-                    options = options with { GatewayEnvironment = [.. options.GatewayEnvironment, new(value[..eq], value[(eq + 1)..])] };
-                    break;
-                case "--profile" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var profile) && profile is > 0 and <= 300:
-                    options = options with { Profile = TimeSpan.FromSeconds(profile) };
-                    break;
-                case "--out" when value.Length > 0:
-                    options = options with { OutputPath = value };
-                    break;
-                default:
-                    error = $"bad argument: {name} {value}\n{Usage}";
-                    return null;
-            }
+            error = problem;
+            return null;
         }
 
         return options;
+
+        bool Apply(string name, string value)
+        {
+            switch (name)
+            {
+                case "--no-build":
+                    options = options with { NoBuild = true };
+                    return true;
+                case "--lines" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var lines) && lines is > 0 and <= 200:
+                    options = options with { Lines = lines };
+                    return true;
+                case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600:
+                    options = options with { Duration = TimeSpan.FromSeconds(s) };
+                    return true;
+                case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w is >= 0 and <= 600:
+                    options = options with { Warmup = TimeSpan.FromSeconds(w) };
+                    return true;
+                case "--sample-every" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every) && every is >= 0.5 and <= 600:
+                    options = options with { SampleEvery = TimeSpan.FromSeconds(every) };
+                    return true;
+                case "--connect-timeout" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ct) && ct is > 0 and <= 3600:
+                    options = options with { ConnectTimeout = TimeSpan.FromSeconds(ct) };
+                    return true;
+                case "--line-file" when File.Exists(value):
+                    options = options with { LineFile = Path.GetFullPath(value) };
+                    return true;
+                case "--twingw" when File.Exists(value):
+                    options = options with { TwingwPath = Path.GetFullPath(value) };
+                    return true;
+                case "--gateway-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
+                    var eq = value.IndexOf('=', StringComparison.Ordinal);
+                    options = options with { GatewayEnvironment = [.. options.GatewayEnvironment, new(value[..eq], value[(eq + 1)..])] };
+                    return true;
+                case "--profile" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var profile) && profile is > 0 and <= 300:
+                    options = options with { Profile = TimeSpan.FromSeconds(profile) };
+                    return true;
+                case "--out" when value.Length > 0:
+                    options = options with { OutputPath = value };
+                    return true;
+                default:
+                    return false;
+            }
+        }
     }
 }

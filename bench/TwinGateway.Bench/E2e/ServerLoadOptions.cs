@@ -12,7 +12,7 @@ internal sealed record ServerLoadOptions
     public const string Usage =
         "usage: dotnet run -c Release --project bench/TwinGateway.Bench -- server-load [--items 100000] [--interval 100] " +
         "[--duration 60] [--warmup 15] [--node-items N (default --items; 0 skips node-opcua)] [--out bench/results/e2e-server.json] " +
-        "[--soak SECONDS (phase A only; default out bench/results/e2e-server-soak.json)] [--sample-every SECONDS (2; soak 10)] " +
+        "[--soak SECONDS (at least 120: growth compares the first and the last minute; phase A only; default out bench/results/e2e-server-soak.json)] [--sample-every SECONDS (2; soak 10)] " +
         "[--create-timeout SECONDS (300)] [--publish-requests N (client default 3)] [--twingw PATH/twingw.dll] [--no-build] [--profile SECONDS] [--server-env NAME=VALUE ...] [--baseline SECONDS (10)] [--no-server-counters]";
 
     /// <summary>Monitored items on our server: ns=1;s=Scale.00000 .. (twingw --scale Items).</summary>
@@ -72,85 +72,70 @@ internal sealed record ServerLoadOptions
         var options = new ServerLoadOptions();
         string? output = null;
         error = null;
-        for (var i = 0; i < args.Count; i++)
+        if (HarnessArguments.Parse(args, Usage, ["--no-server-counters", "--no-build"], Apply) is { } problem)
         {
-            var name = args[i];
-            if (name is "-h" or "--help")
-            {
-                error = Usage;
-                return null;
-            }
-
-            if (name == "--no-server-counters")
-            {
-                options = options with { ServerCounters = false };
-                continue;
-            }
-
-            if (name == "--no-build")
-            {
-                options = options with { NoBuild = true };
-                continue;
-            }
-
-            if (i + 1 >= args.Count)
-            {
-                error = $"{name} needs a value\n{Usage}";
-                return null;
-            }
-
-            var value = args[++i];
-            switch (name)
-            {
-                case "--items" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var items) && items > 0:
-                    options = options with { Items = items };
-                    break;
-                case "--node-items" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodeItems) && nodeItems >= 0:
-                    options = options with { NodeItems = nodeItems };
-                    break;
-                case "--interval" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms > 0:
-                    options = options with { Interval = TimeSpan.FromMilliseconds(ms) };
-                    break;
-                case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3600:
-                    options = options with { Duration = TimeSpan.FromSeconds(s) };
-                    break;
-                case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w >= 0 && w <= 600:
-                    options = options with { Warmup = TimeSpan.FromSeconds(w) };
-                    break;
-                case "--soak" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var soak) && soak >= 120 && soak <= 86_400:
-                    options = options with { Soak = TimeSpan.FromSeconds(soak) };
-                    break;
-                case "--sample-every" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every) && every >= 0.5 && every <= 600:
-                    options = options with { SampleEvery = TimeSpan.FromSeconds(every) };
-                    break;
-                case "--create-timeout" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ct) && ct > 0:
-                    options = options with { CreateTimeout = TimeSpan.FromSeconds(ct) };
-                    break;
-                case "--publish-requests" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var pr) && pr is > 0 and <= 100:
-                    options = options with { PublishRequests = pr };
-                    break;
-                case "--twingw" when File.Exists(value):
-                    options = options with { TwingwPath = Path.GetFullPath(value) };
-                    break;
-                case "--baseline" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var baseline) && baseline >= 0 && baseline <= 600:
-                    options = options with { Baseline = TimeSpan.FromSeconds(baseline) };
-                    break;
-                case "--profile" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var profile) && profile > 0 && profile <= 300:
-                    options = options with { Profile = TimeSpan.FromSeconds(profile) };
-                    break;
-                case "--server-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
-                    var eq = value.IndexOf('=', StringComparison.Ordinal);
-                    options = options with { ServerEnvironment = [.. options.ServerEnvironment, new(value[..eq], value[(eq + 1)..])] };
-                    break;
-                case "--out" when value.Length > 0:
-                    output = value;
-                    break;
-                default:
-                    error = $"bad argument: {name} {value}" + (name == "--soak" ? " (at least 120 s: growth compares the first and the last minute)" : "") + $"\n{Usage}";
-                    return null;
-            }
+            error = problem;
+            return null;
         }
 
         return options with { OutputPath = output ?? Path.Combine(resultsDirectory, options.IsSoak ? "e2e-server-soak.json" : "e2e-server.json") };
+
+        bool Apply(string name, string value)
+        {
+            switch (name)
+            {
+                case "--no-server-counters":
+                    options = options with { ServerCounters = false };
+                    return true;
+                case "--no-build":
+                    options = options with { NoBuild = true };
+                    return true;
+                case "--items" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var items) && items > 0:
+                    options = options with { Items = items };
+                    return true;
+                case "--node-items" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodeItems) && nodeItems >= 0:
+                    options = options with { NodeItems = nodeItems };
+                    return true;
+                case "--interval" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms > 0:
+                    options = options with { Interval = TimeSpan.FromMilliseconds(ms) };
+                    return true;
+                case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3600:
+                    options = options with { Duration = TimeSpan.FromSeconds(s) };
+                    return true;
+                case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w >= 0 && w <= 600:
+                    options = options with { Warmup = TimeSpan.FromSeconds(w) };
+                    return true;
+                case "--soak" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var soak) && soak >= 120 && soak <= 86_400:
+                    options = options with { Soak = TimeSpan.FromSeconds(soak) };
+                    return true;
+                case "--sample-every" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every) && every >= 0.5 && every <= 600:
+                    options = options with { SampleEvery = TimeSpan.FromSeconds(every) };
+                    return true;
+                case "--create-timeout" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ct) && ct > 0:
+                    options = options with { CreateTimeout = TimeSpan.FromSeconds(ct) };
+                    return true;
+                case "--publish-requests" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var pr) && pr is > 0 and <= 100:
+                    options = options with { PublishRequests = pr };
+                    return true;
+                case "--twingw" when File.Exists(value):
+                    options = options with { TwingwPath = Path.GetFullPath(value) };
+                    return true;
+                case "--baseline" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var baseline) && baseline >= 0 && baseline <= 600:
+                    options = options with { Baseline = TimeSpan.FromSeconds(baseline) };
+                    return true;
+                case "--profile" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var profile) && profile > 0 && profile <= 300:
+                    options = options with { Profile = TimeSpan.FromSeconds(profile) };
+                    return true;
+                case "--server-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
+                    var eq = value.IndexOf('=', StringComparison.Ordinal);
+                    options = options with { ServerEnvironment = [.. options.ServerEnvironment, new(value[..eq], value[(eq + 1)..])] };
+                    return true;
+                case "--out" when value.Length > 0:
+                    output = value;
+                    return true;
+                default:
+                    return false;
+            }
+        }
     }
 }

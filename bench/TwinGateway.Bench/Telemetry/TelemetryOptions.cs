@@ -41,60 +41,51 @@ internal sealed record TelemetryOptions
         error = "";
         var options = new TelemetryOptions();
         string? output = null;
-        for (var i = 0; i < args.Count; i++)
+        if (HarnessArguments.Parse(args, Usage, [], Apply) is { } problem)
         {
-            var name = args[i];
-            if (name is "-h" or "--help")
-            {
-                error = Usage;
-                return null;
-            }
-
-            if (i + 1 >= args.Count)
-            {
-                error = $"{name} needs a value\n{Usage}";
-                return null;
-            }
-
-            var value = args[++i];
-            switch (name)
-            {
-                case "--ingest-seconds" when Seconds(value) is { } s && s is > 0 and <= 3600:
-                    options = options with { IngestWindow = TimeSpan.FromSeconds(s) };
-                    break;
-                case "--ingest-warmup" when Seconds(value) is { } w && w is >= 0 and <= 600:
-                    options = options with { IngestWarmup = TimeSpan.FromSeconds(w) };
-                    break;
-                case "--replay-hours" when Seconds(value) is { } h && h is > 0 and <= 24:
-                    options = options with { ReplayHours = h };
-                    break;
-                case "--replay-runs" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var runs) && runs is >= 1 and <= 20:
-                    options = options with { ReplayRuns = runs };
-                    break;
-                case "--forward-points" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var points) && points is >= 1_000 and <= 100_000_000:
-                    options = options with { ForwardPoints = points };
-                    break;
-                case "--forward-batches" when BatchSizes(value) is { } sizes:
-                    options = options with { ForwardBatchSizes = sizes };
-                    break;
-                case "--only" when value is "ingest" or "replay" or "forward":
-                    options = options with { Only = value };
-                    break;
-                case "--line-file" when File.Exists(value):
-                    options = options with { LineFile = Path.GetFullPath(value) };
-                    break;
-                case "--out" when value.Length > 0:
-                    output = value;
-                    break;
-                default:
-                    error = $"bad argument: {name} {value}\n{Usage}";
-                    return null;
-            }
+            error = problem;
+            return null;
         }
 
         // A partial run gets a file of its own, so it never overwrites the full result.
         var defaultName = options.Only is null ? "telemetry.json" : $"telemetry-{options.Only}.json";
         return options with { OutputPath = output ?? Path.Combine(NodePeer.RepoRoot, "bench", "results", defaultName) };
+
+        bool Apply(string name, string value)
+        {
+            switch (name)
+            {
+                case "--ingest-seconds" when Seconds(value) is { } s && s is > 0 and <= 3600:
+                    options = options with { IngestWindow = TimeSpan.FromSeconds(s) };
+                    return true;
+                case "--ingest-warmup" when Seconds(value) is { } w && w is >= 0 and <= 600:
+                    options = options with { IngestWarmup = TimeSpan.FromSeconds(w) };
+                    return true;
+                case "--replay-hours" when Seconds(value) is { } h && h is > 0 and <= 24:
+                    options = options with { ReplayHours = h };
+                    return true;
+                case "--replay-runs" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var runs) && runs is >= 1 and <= 20:
+                    options = options with { ReplayRuns = runs };
+                    return true;
+                case "--forward-points" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var points) && points is >= 1_000 and <= 100_000_000:
+                    options = options with { ForwardPoints = points };
+                    return true;
+                case "--forward-batches" when BatchSizes(value) is { } sizes:
+                    options = options with { ForwardBatchSizes = sizes };
+                    return true;
+                case "--only" when value is "ingest" or "replay" or "forward":
+                    options = options with { Only = value };
+                    return true;
+                case "--line-file" when File.Exists(value):
+                    options = options with { LineFile = Path.GetFullPath(value) };
+                    return true;
+                case "--out" when value.Length > 0:
+                    output = value;
+                    return true;
+                default:
+                    return false;
+            }
+        }
     }
 
     private static double? Seconds(string value) =>
