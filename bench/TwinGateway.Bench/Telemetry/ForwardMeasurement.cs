@@ -1,3 +1,4 @@
+using TwinGateway.Telemetry.Tests.Fixtures;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
@@ -21,7 +22,7 @@ internal static class ForwardMeasurement
     public static async Task<ForwardFigures> RunAsync(TelemetryOptions options, DemoLineCycle cycle, string executable, string folder, CancellationToken cancellationToken)
     {
         Console.Error.WriteLine($"telemetry: forward, starting {executable}");
-        await using var server = await VictoriaMetricsServer.StartAsync(executable, Path.Combine(folder, "victoria-metrics"), cancellationToken).ConfigureAwait(false);
+        using var server = await VictoriaMetricsFixture.StartNewAsync().ConfigureAwait(false);
 
         // A whole forward first, not measured: with a warm-up of 500,000 points the first measured run still spent 15%
         // of a core in the tiered JIT (1.4 s of 7 s) and ran 7% slower than the same run repeated.
@@ -40,7 +41,7 @@ internal static class ForwardMeasurement
         return new ForwardFigures(server.Url, VersionOf(executable), warmUp, runs, warmUp.AllArrived && runs.All(r => r.AllArrived));
     }
 
-    private static async Task<ForwardRunFigures> RunOneAsync(int pointCount, DemoLineCycle cycle, VictoriaMetricsServer server, int batchSize, string measurement, string folder,
+    private static async Task<ForwardRunFigures> RunOneAsync(int pointCount, DemoLineCycle cycle, VictoriaMetricsFixture server, int batchSize, string measurement, string folder,
         CancellationToken cancellationToken)
     {
         var path = Path.Combine(folder, $"forward-{measurement}.duckdb");

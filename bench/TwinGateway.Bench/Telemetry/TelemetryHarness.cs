@@ -1,3 +1,4 @@
+using TwinGateway.Telemetry.Tests.Fixtures;
 using System.Diagnostics;
 using System.Globalization;
 using TwinGateway.Bench.E2e;
@@ -123,7 +124,7 @@ internal static class TelemetryHarness
         string? forwardSkipped = null;
         if (options.Runs("forward"))
         {
-            if (VictoriaMetricsServer.FindExecutable() is { } executable)
+            if (VictoriaMetricsFixture.FindExecutable() is { } executable)
             {
                 forward = await ForwardMeasurement.RunAsync(options, cycle!, executable, temp, cancellationToken).ConfigureAwait(false);
                 foreach (var run in forward.Runs.Prepend(forward.WarmUp).Where(r => !r.AllArrived))
@@ -133,7 +134,7 @@ internal static class TelemetryHarness
             }
             else
             {
-                forwardSkipped = VictoriaMetricsServer.NotInstalled;
+                forwardSkipped = VictoriaMetricsFixture.NotInstalled;
                 Console.Error.WriteLine(forwardSkipped);
             }
         }

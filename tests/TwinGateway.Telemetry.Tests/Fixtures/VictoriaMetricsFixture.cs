@@ -10,7 +10,8 @@ namespace TwinGateway.Telemetry.Tests.Fixtures;
 /// <summary>
 /// A real VictoriaMetrics single-node server on a free loopback port with a temporary data folder: it accepts the
 /// InfluxDB v2 write API (<c>/api/v2/write</c>), so the forwarder writes to it through InfluxDB.Client, and tests read
-/// every stored sample back through <c>/api/v1/export</c>. Usable as an xunit class fixture or created per test.
+/// every stored sample back through <c>/api/v1/export</c>. Usable as an xunit class fixture or created per test; the
+/// benchmark harness links this file too (without the xunit part, <c>VictoriaMetricsFixture.Xunit.cs</c>).
 /// </summary>
 /// <remarks>
 /// What VictoriaMetrics 1.79.5 does with InfluxDB writes, found by trying it:
@@ -21,9 +22,9 @@ namespace TwinGateway.Telemetry.Tests.Fixtures;
 /// lets the tests see a duplicate; values are stored as decimals with about 12 significant digits, and a block holding
 /// very different magnitudes (1e308 beside 0.3) loses the small ones, so tests use values exact in a few digits.
 /// </remarks>
-public sealed class VictoriaMetricsFixture : IAsyncLifetime, IDisposable
+public sealed partial class VictoriaMetricsFixture : IDisposable
 {
-    private const string NotInstalled = "victoria-metrics is not installed: apt-get install victoria-metrics (test.sh does this)";
+    public const string NotInstalled = "victoria-metrics is not installed: apt-get install victoria-metrics (test.sh does this)";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly StringBuilder _output = new();
@@ -51,6 +52,9 @@ public sealed class VictoriaMetricsFixture : IAsyncLifetime, IDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The server's process id while it runs (the benchmark reads its CPU time); 0 when stopped.</summary>
+    public int Pid => _process is { HasExited: false } process ? process.Id : 0;
+
     /// <summary>A started server, for tests that need one of their own (one that they stop, for example).</summary>
     public static async Task<VictoriaMetricsFixture> StartNewAsync()
     {
@@ -65,14 +69,6 @@ public sealed class VictoriaMetricsFixture : IAsyncLifetime, IDisposable
             fixture.Dispose();
             throw;
         }
-    }
-
-    public Task InitializeAsync() => StartAsync();
-
-    Task IAsyncLifetime.DisposeAsync()
-    {
-        Dispose();
-        return Task.CompletedTask;
     }
 
     /// <summary>Starts the server (again: same port, same data) and waits until <c>/health</c> answers.</summary>
@@ -140,10 +136,35 @@ public sealed class VictoriaMetricsFixture : IAsyncLifetime, IDisposable
     }
 
     /// <summary>Makes everything written so far visible to queries (<c>/internal/force_flush</c>).</summary>
-    public async Task ForceFlushAsync()
+    public async Task ForceFlushAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await _http.GetAsync(new Uri($"{Url}/internal/force_flush"));
+        using var response = await _http.GetAsync(new Uri($"{Url}/internal/force_flush"), cancellationToken);
         response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>
+    /// The value of an instant query that returns one number (0 when it returns no series), evaluated at
+    /// <paramref name="atUnixSeconds"/>.
+    /// </summary>
+    public async Task<double> QueryScalarAsync(string query, double atUnixSeconds, CancellationToken cancellationToken = default)
+    {
+        var uri = new Uri(string.Create(CultureInfo.InvariantCulture, $"{Url}/api/v1/query?query={Uri.EscapeDataString(query)}&time={atUnixSeconds:0.###}"));
+        using var response = await _http.GetAsync(uri, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"query {query} on {Url} failed with {(int)response.StatusCode}: {body}");
+        }
+
+        using var json = JsonDocument.Parse(body);
+        var result = json.RootElement.GetProperty("data").GetProperty("result");
+        if (result.GetArrayLength() == 0)
+        {
+            return 0;
+        }
+
+        var value = result[0].GetProperty("value")[1].GetString();
+        return double.Parse(value ?? "0", NumberStyles.Float, CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -241,7 +262,7 @@ public sealed class VictoriaMetricsFixture : IAsyncLifetime, IDisposable
         }
     }
 
-    private static string? FindExecutable()
+    public static string? FindExecutable()
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? "";
         foreach (var folder in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin"))
