@@ -24,12 +24,16 @@ internal sealed class TelemetryGrpcService(TelemetryRecorder recorder, LineRegis
     {
         var (from, to) = TelemetryRequests.ValidateRange(request.LineId, request.From, request.To);
         var signals = request.SignalIds.Count == 0 ? null : request.SignalIds.ToHashSet(StringComparer.Ordinal);
-        TelemetryRequests.RequireData(recorder, registry, request.LineId, from, to, signals);
         var ct = context.CancellationToken;
         if (request.Bucket is { } bucket && bucket.ToTimeSpan() > TimeSpan.Zero)
         {
             var width = bucket.ToTimeSpan().Ticks * 100;
             var buckets = await Task.Run(() => recorder.Aggregate(request.LineId, from, to, width, signals), ct).ConfigureAwait(false);
+            if (buckets.Count == 0)
+            {
+                throw TelemetryRequests.NoData(recorder, registry, request.LineId, from, to);
+            }
+
             foreach (var page in buckets.Chunk(PageSize))
             {
                 var response = new QueryRangeResponse();
@@ -67,6 +71,12 @@ internal sealed class TelemetryGrpcService(TelemetryRecorder recorder, LineRegis
                 await responseStream.WriteAsync(pageOut, ct).ConfigureAwait(false);
                 pageOut = new QueryRangeResponse();
             }
+        }
+
+        // An empty range is found by the read itself rather than by a count beforehand (a second scan).
+        if (sent == 0)
+        {
+            throw TelemetryRequests.NoData(recorder, registry, request.LineId, from, to);
         }
 
         if (pageOut.Samples.Count > 0 || pageOut.Truncated)
@@ -242,15 +252,8 @@ internal static class TelemetryRequests
     }
 
     /// <summary>A range without samples is a NotFound that says what the recorder does hold for the line.</summary>
-    public static void RequireData(TelemetryRecorder recorder, LineRegistry registry, string lineId, long from, long to, IReadOnlyCollection<string>? signals)
-    {
-        if (recorder.CountRange(lineId, from, to, signals) > 0)
-        {
-            return;
-        }
-
-        throw new RpcException(new Status(StatusCode.NotFound, DescribeMissing(recorder, registry, lineId, from, to)));
-    }
+    public static RpcException NoData(TelemetryRecorder recorder, LineRegistry registry, string lineId, long from, long to) =>
+        new(new Status(StatusCode.NotFound, DescribeMissing(recorder, registry, lineId, from, to)));
 
     public static string DescribeMissing(TelemetryRecorder recorder, LineRegistry registry, string lineId, long from, long to)
     {

@@ -364,18 +364,20 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
     /// <summary>Where the recorder stands: counts, the commit state and the last error.</summary>
     public RecorderStatus GetStatus()
     {
+        // The file system is asked outside the lock: producers take the same lock for every sample.
+        long bytes = 0;
+        var exists = File.Exists(_options.DatabasePath);
+        try
+        {
+            bytes = (exists ? new FileInfo(_options.DatabasePath).Length : 0) + (File.Exists(_options.DatabasePath + ".wal") ? new FileInfo(_options.DatabasePath + ".wal").Length : 0);
+        }
+        catch (IOException)
+        {
+            // The size is informative only.
+        }
+
         lock (_gate)
         {
-            long bytes = 0;
-            try
-            {
-                bytes = new FileInfo(_options.DatabasePath).Length + (File.Exists(_options.DatabasePath + ".wal") ? new FileInfo(_options.DatabasePath + ".wal").Length : 0);
-            }
-            catch (IOException)
-            {
-                // The size is informative only.
-            }
-
             return new RecorderStatus(
                 _options.DatabasePath,
                 _lastSeq,
@@ -387,7 +389,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
                 _failingSince,
                 _lastCommitAt,
                 bytes,
-                File.Exists(_options.DatabasePath));
+                exists);
         }
     }
 
