@@ -207,7 +207,16 @@ public sealed partial class InfluxForwarder : IDisposable
         // Bounded by what was committed at the start, so a recorder that outpaces the server cannot keep one call
         // (and the job that made it) running for ever; the next call takes the rest.
         var target = _recorder.LastSeq;
-        var mark = _recorder.GetHighWater(ConsumerName);
+        long mark;
+        try
+        {
+            mark = _recorder.GetHighWater(ConsumerName);
+        }
+        catch (TelemetryStoreException ex)
+        {
+            return RecorderFailed(ex, _highWater, 0, 0);
+        }
+
         var points = 0;
         var batches = 0;
         lock (_statusLock)
@@ -218,7 +227,16 @@ public sealed partial class InfluxForwarder : IDisposable
         while (mark < target)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var batch = _recorder.ReadAfter(mark, _options.BatchSize);
+            IReadOnlyList<RecordedSample> batch;
+            try
+            {
+                batch = _recorder.ReadAfter(mark, _options.BatchSize);
+            }
+            catch (TelemetryStoreException ex)
+            {
+                return RecorderFailed(ex, mark, points, batches);
+            }
+
             if (batch.Count == 0)
             {
                 break;
@@ -249,12 +267,22 @@ public sealed partial class InfluxForwarder : IDisposable
             }
             catch (Exception ex) when (ex is InfluxException or HttpRequestException or IOException or TimeoutException or OperationCanceledException)
             {
-                var error = OnFailure(Classify(ex), batch[0].Sample);
+                var error = OnFailure(Classify(ex), LagOf(batch[0].Sample, _time.GetUtcNow()));
                 return new ForwardResult(ForwardOutcome.Failed, points, batches, mark, error);
             }
 
             var last = batch[^1].Seq;
-            _recorder.SetHighWater(ConsumerName, last);
+            try
+            {
+                _recorder.SetHighWater(ConsumerName, last);
+            }
+            catch (TelemetryStoreException ex)
+            {
+                // InfluxDB has the batch but the mark could not be stored: the batch is sent again later, the one
+                // duplicate the forwarder allows (same series and timestamps).
+                return RecorderFailed(ex, mark, points, batches);
+            }
+
             mark = last;
             points += batch.Count;
             batches++;
@@ -263,6 +291,13 @@ public sealed partial class InfluxForwarder : IDisposable
 
         OnCaughtUp(mark);
         return new ForwardResult(ForwardOutcome.CaughtUp, points, batches, mark, null);
+    }
+
+    /// <summary>The recorder itself failed (a full disk, say): back off like a server failure, nothing is lost.</summary>
+    private ForwardResult RecorderFailed(TelemetryStoreException ex, long mark, int points, int batches)
+    {
+        var error = OnFailure(new Failure("recorder", $"cannot forward from the flight recorder: {ex.Message}", NeedsAction: false, RetryAfter: null), TimeSpan.Zero);
+        return new ForwardResult(ForwardOutcome.Failed, points, batches, mark, error);
     }
 
     private void OnBatchWritten(long mark, int points)
@@ -333,7 +368,7 @@ public sealed partial class InfluxForwarder : IDisposable
         }
     }
 
-    private string OnFailure(Failure failure, in TelemetrySample oldestUnforwarded)
+    private string OnFailure(Failure failure, TimeSpan lag)
     {
         var now = _time.GetUtcNow();
         TimeSpan delay;
@@ -365,11 +400,11 @@ public sealed partial class InfluxForwarder : IDisposable
         }
         else if (failure.NeedsAction)
         {
-            Log.Refused(_logger, failure.Message, backlog, LagOf(oldestUnforwarded, now), delay);
+            Log.Refused(_logger, failure.Message, backlog, lag, delay);
         }
         else
         {
-            Log.Failed(_logger, failure.Message, backlog, LagOf(oldestUnforwarded, now), delay);
+            Log.Failed(_logger, failure.Message, backlog, lag, delay);
         }
 
         return failure.Message;
@@ -403,8 +438,16 @@ public sealed partial class InfluxForwarder : IDisposable
             return TimeSpan.Zero;
         }
 
-        var oldest = _recorder.ReadAfter(highWater, 1);
-        return oldest.Count == 0 ? TimeSpan.Zero : LagOf(oldest[0].Sample, _time.GetUtcNow());
+        try
+        {
+            var oldest = _recorder.ReadAfter(highWater, 1);
+            return oldest.Count == 0 ? TimeSpan.Zero : LagOf(oldest[0].Sample, _time.GetUtcNow());
+        }
+        catch (TelemetryStoreException)
+        {
+            // The recorder cannot be read just now (its own status says why); the lag is unknown, not an error here.
+            return TimeSpan.Zero;
+        }
     }
 
     private static TimeSpan LagOf(in TelemetrySample sample, DateTimeOffset now)

@@ -22,12 +22,15 @@ public sealed partial class TelemetryRecorder
             return result;
         }
 
-        foreach (var sample in Query($"SELECT {Columns} FROM samples WHERE seq > {afterSeq} AND seq <= {upTo} ORDER BY seq"))
+        return Guard("reading samples to forward", () =>
         {
-            result.Add(sample);
-        }
+            foreach (var sample in Query($"SELECT {Columns} FROM samples WHERE seq > {afterSeq} AND seq <= {upTo} ORDER BY seq"))
+            {
+                result.Add(sample);
+            }
 
-        return result;
+            return result;
+        });
     }
 
     /// <summary>

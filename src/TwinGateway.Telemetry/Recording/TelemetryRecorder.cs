@@ -41,6 +41,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
     private long _committed;
     private long _lastSeq;
     private bool _flushRequested;
+    private int _reconnectRequested;
     private bool _stopping;
     private bool _disposed;
     private int _nextSeriesId;
@@ -399,10 +400,17 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
         var interval = TimeSpan.FromMilliseconds(_options.FlushIntervalMilliseconds);
         while (true)
         {
+            // A failed read or mark update may have invalidated the database while no commit was pending.
+            if (Interlocked.Exchange(ref _reconnectRequested, 0) == 1)
+            {
+                TryReconnect();
+            }
+
             lock (_gate)
             {
                 var deadline = _time.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                while (!_stopping && !_flushRequested && _active.Count < _options.MaxBatchSamples && _inflightOffset >= _inflight.Count)
+                while (!_stopping && !_flushRequested && _active.Count < _options.MaxBatchSamples && _inflightOffset >= _inflight.Count
+                       && Volatile.Read(ref _reconnectRequested) == 0)
                 {
                     var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
                     if (left <= TimeSpan.Zero)
@@ -625,7 +633,9 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The high-water mark of a consumer (the last sequence number it has fully handled); 0 when never set.</summary>
-    public long GetHighWater(string consumer)
+    public long GetHighWater(string consumer) => Guard("reading a high-water mark", () => GetHighWaterUnguarded(consumer));
+
+    private long GetHighWaterUnguarded(string consumer)
     {
         lock (_controlLock)
         {
@@ -637,7 +647,9 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Stores a consumer's high-water mark durably.</summary>
-    public void SetHighWater(string consumer, long seq)
+    public void SetHighWater(string consumer, long seq) => Guard("storing a high-water mark", () => SetHighWaterUnguarded(consumer, seq));
+
+    private int SetHighWaterUnguarded(string consumer, long seq)
     {
         lock (_controlLock)
         {
@@ -646,7 +658,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             command.Parameters.Add(new DuckDBParameter(consumer));
             command.Parameters.Add(new DuckDBParameter(seq));
             command.Parameters.Add(new DuckDBParameter(TelemetryTime.ToUnixNanoseconds(_time.GetUtcNow())));
-            command.ExecuteNonQuery();
+            return command.ExecuteNonQuery();
         }
     }
 
@@ -672,7 +684,9 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
     /// Deletes samples whose source time is before <paramref name="cutoff"/> (Unix ns) and whose sequence number is at
     /// most <paramref name="maxSeq"/> (the lowest consumer mark: nothing unforwarded is deleted). Returns how many.
     /// </summary>
-    public long DeleteBefore(long cutoff, long maxSeq)
+    public long DeleteBefore(long cutoff, long maxSeq) => Guard("deleting old samples", () => DeleteBeforeUnguarded(cutoff, maxSeq));
+
+    private long DeleteBeforeUnguarded(long cutoff, long maxSeq)
     {
         lock (_controlLock)
         {
@@ -681,6 +695,27 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             command.Parameters.Add(new DuckDBParameter(cutoff));
             command.Parameters.Add(new DuckDBParameter(maxSeq));
             return command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Runs a database step and turns DuckDB's failure into ours, naming the file and the step.</summary>
+    private T Guard<T>(string step, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (DuckDBException ex)
+        {
+            // DuckDB invalidates the database after an I/O error (a full disk): only new connections work again, and
+            // the writer thread is the one that may replace them.
+            lock (_gate)
+            {
+                _reconnectRequested = 1;
+                Monitor.PulseAll(_gate);
+            }
+
+            throw new TelemetryStoreException($"flight recorder {_options.DatabasePath}: {step} failed: {Describe(ex)}", ex);
         }
     }
 
