@@ -48,11 +48,7 @@ public sealed class TelemetryFileWriter : IDisposable
         _appender.Close();
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         using var command = _connection.CreateCommand();
-        command.CommandText = $"""
-            COPY (SELECT line, signal, station, make_timestamp_ns(source_time) AS source_time, make_timestamp_ns(server_time) AS server_time,
-                         value, status, expected, seq FROM rows ORDER BY source_time, seq)
-            TO {TelemetryFileFormat.SqlString(_path)} ({_format.CopyOptions})
-            """;
+        command.CommandText = _format.CopyStatement("SELECT * FROM rows", _path);
         command.ExecuteNonQuery();
         return _rows;
     }

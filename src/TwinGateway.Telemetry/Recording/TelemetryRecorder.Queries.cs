@@ -135,16 +135,9 @@ public sealed partial class TelemetryRecorder
         var filter = RangeFilter(lineId, from, to, signalIds) ?? "false";
         using var connection = OpenReader();
         using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            COPY (
-                SELECT s.line_id AS line, s.signal_id AS signal, s.station_id AS station,
-                       make_timestamp_ns(source_time) AS source_time, make_timestamp_ns(server_time) AS server_time,
-                       value, status, expected, seq
-                FROM samples JOIN series s USING (series_id)
-                WHERE {filter}
-                ORDER BY source_time, seq)
-            TO {TelemetryFileFormat.SqlString(Path.GetFullPath(path))} ({format.CopyOptions})
-            """;
+        command.CommandText = format.CopyStatement(
+            $"SELECT s.line_id AS line, s.signal_id AS signal, s.station_id AS station, source_time, server_time, value, status, expected, seq FROM samples JOIN series s USING (series_id) WHERE {filter}",
+            Path.GetFullPath(path));
         return command.ExecuteNonQuery();
     }
 
@@ -262,6 +255,19 @@ public sealed record TelemetryFileFormat(string Name, string CopyOptions)
 
         throw new ArgumentException($"{path}: the file's extension '{extension}' names no format; use .parquet or .csv", nameof(path));
     }
+
+    /// <summary>
+    /// The COPY every telemetry file is written with, so files from the recorder and from the API have the same
+    /// columns: <paramref name="rows"/> is a query giving line, signal, station, source_time and server_time (Unix ns),
+    /// value, status, expected and seq.
+    /// </summary>
+    public string CopyStatement(string rows, string path) => $"""
+        COPY (
+            SELECT line, signal, station, make_timestamp_ns(source_time) AS source_time, make_timestamp_ns(server_time) AS server_time,
+                   value, status, expected, seq
+            FROM ({rows}) ORDER BY source_time, seq)
+        TO {SqlString(path)} ({CopyOptions})
+        """;
 
     /// <summary>A SQL string literal (single quotes doubled).</summary>
     public static string SqlString(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
