@@ -28,24 +28,8 @@ internal static class LinesCommands
         command.Options.Add(s_json);
     }
 
-    private static async Task<int> Guard(ParseResult parse, Func<LineService.LineServiceClient, Task<int>> body)
-    {
-        using var channel = GrpcChannel.ForAddress(parse.GetValue(s_server)!);
-        try
-        {
-            return await body(new LineService.LineServiceClient(channel)).ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unavailable)
-        {
-            await Console.Error.WriteLineAsync($"error: no gateway at {parse.GetValue(s_server)} ({ex.Status.Detail}); start one with `twingw run`").ConfigureAwait(false);
-            return 2;
-        }
-        catch (RpcException ex)
-        {
-            await Console.Error.WriteLineAsync($"error: {ex.Status.StatusCode}: {ex.Status.Detail}").ConfigureAwait(false);
-            return 1;
-        }
-    }
+    private static Task<int> Guard(ParseResult parse, Func<LineService.LineServiceClient, Task<int>> body) =>
+        GatewayCalls.Guard(parse.GetValue(s_server)!, channel => body(new LineService.LineServiceClient(channel)));
 
     private static Command List()
     {

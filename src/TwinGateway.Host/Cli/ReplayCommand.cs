@@ -75,7 +75,7 @@ internal static class ReplayCommand
             Seed = parse.GetValue(s_seed),
         };
         request.SignalIds.AddRange(parse.GetValue(TelemetryCommands.Signals) ?? []);
-        return await TelemetryCommands.Guard(parse.GetValue(TelemetryCommands.Server)!, async channel =>
+        return await GatewayCalls.Guard(parse.GetValue(TelemetryCommands.Server)!, async channel =>
         {
             using var call = new ReplayService.ReplayServiceClient(channel).Replay(request, cancellationToken: ct);
             var bar = new ProgressBar(Console.Error);

@@ -48,30 +48,6 @@ internal static class TelemetryCommands
         return (from, to);
     }
 
-    internal static async Task<int> Guard(string server, Func<GrpcChannel, Task<int>> body)
-    {
-        using var channel = GrpcChannel.ForAddress(server);
-        try
-        {
-            return await body(channel).ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unavailable && ex.Status.DebugException is not null)
-        {
-            await Console.Error.WriteLineAsync($"error: no gateway at {server} ({ex.Status.Detail}); start one with `twingw run`").ConfigureAwait(false);
-            return 2;
-        }
-        catch (RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Cancelled)
-        {
-            await Console.Error.WriteLineAsync("cancelled").ConfigureAwait(false);
-            return 130;
-        }
-        catch (RpcException ex)
-        {
-            await Console.Error.WriteLineAsync($"error: {ex.Status.Detail}").ConfigureAwait(false);
-            return 1;
-        }
-    }
-
     private static Command Export()
     {
         var command = new Command("export", "Write a line's recorded samples in a time range to Parquet or CSV (by the file's extension)");
@@ -107,7 +83,7 @@ internal static class TelemetryCommands
                 return ExportFromFile(db, line, range.From, range.To, signals, output);
             }
 
-            return await Guard(parse.GetValue(Server)!, async channel =>
+            return await GatewayCalls.Guard(parse.GetValue(Server)!, async channel =>
             {
                 var client = new TelemetryService.TelemetryServiceClient(channel);
                 var request = new QueryRangeRequest { LineId = line, From = Timestamp.FromDateTimeOffset(range.From), To = Timestamp.FromDateTimeOffset(range.To) };
@@ -171,7 +147,7 @@ internal static class TelemetryCommands
         var command = new Command("status", "The flight recorder's and the InfluxDB forwarder's state: counts, backlog, lag, errors");
         command.Options.Add(Server);
         command.Options.Add(s_json);
-        command.SetAction((parse, ct) => Guard(parse.GetValue(Server)!, async channel =>
+        command.SetAction((parse, ct) => GatewayCalls.Guard(parse.GetValue(Server)!, async channel =>
         {
             var status = await new TelemetryService.TelemetryServiceClient(channel).GetTelemetryStatusAsync(new GetTelemetryStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
             if (parse.GetValue(s_json))
