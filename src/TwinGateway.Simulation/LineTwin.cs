@@ -1,6 +1,7 @@
 using System.Collections.ObjectModel;
 using System.Globalization;
 using TwinGateway.Core.Lines;
+using TwinGateway.Core.Twins;
 
 namespace TwinGateway.Simulation;
 
@@ -22,7 +23,7 @@ namespace TwinGateway.Simulation;
 /// a time (the simulated PLC holds a lock around it).
 /// </para>
 /// </remarks>
-public sealed partial class LineTwin
+public sealed partial class LineTwin : ILineTwin
 {
     private const double SecondsPerHour = 3600.0;
 
@@ -98,6 +99,8 @@ public sealed partial class LineTwin
     public LineDefinition Line { get; }
 
     public TwinOptions Options { get; }
+
+    ulong ILineTwin.Seed => Options.Seed;
 
     /// <summary><see cref="TwinOptions.Start"/> plus <see cref="Steps"/> times <see cref="TwinOptions.Step"/>.</summary>
     public DateTime SimTime => Options.Start + TimeSpan.FromTicks(Options.Step.Ticks * Steps);

@@ -64,7 +64,7 @@ internal static class ReplayMeasurement
             GC.Collect();
             var cpuStart = ProcessSnapshot.Take();
             var clock = Stopwatch.StartNew();
-            var report = await TelemetryReplayer.RunAsync(recorder, new ReplayOptions { Line = line, From = from, To = to, Speed = null }, null, TimeProvider.System, cancellationToken)
+            var report = await TelemetryReplayer.RunAsync(recorder, new LineTwinFactory(), new ReplayOptions { Line = line, From = from, To = to, Speed = null }, null, TimeProvider.System, cancellationToken)
                 .ConfigureAwait(false);
             var wall = clock.Elapsed.TotalSeconds;
             var cpu = ProcessSnapshot.Between(cpuStart, ProcessSnapshot.Take());

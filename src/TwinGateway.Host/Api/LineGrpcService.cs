@@ -1,7 +1,11 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using TwinGateway.Api.V1;
-using TwinGateway.Host.Gateway;
+using TwinGateway.Core.Pipeline;
+using TwinGateway.Gateway;
+using TwinGateway.Gateway.Health;
+using TwinGateway.Gateway.Pipeline;
+using TwinGateway.Gateway.Supervision;
 
 namespace TwinGateway.Host.Api;
 
@@ -14,6 +18,7 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
         foreach (var line in registry.Lines.OrderBy(l => l.Id, StringComparer.Ordinal))
         {
             var summary = line.Summary;
+            var health = LineHealthReport.Of(line);
             response.Lines.Add(new LineSummary
             {
                 Id = line.Id,
@@ -22,8 +27,13 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
                 Reason = summary.State == LinkState.Connected ? "" : summary.Reason,
                 StationCount = line.Definition.Stations.Length,
                 SignalCount = line.Definition.Signals.Length,
+                MonitoredSignals = line.Links.Sum(l => l.State == LinkState.Connected ? l.MonitoredSignals : 0),
+                Health = HealthName(health.Status),
+                HealthReason = health.Reason,
             });
         }
+
+        response.FileProblems.AddRange(registry.FileProblems.Select(p => p.ToString()));
 
         return Task.FromResult(response);
     }
@@ -44,7 +54,13 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
             Name = definition.Name,
             SourceFile = definition.Source?.File ?? "",
             Twin = new TwinState { Mode = "shadow", SimTime = Timestamp.FromDateTime(DateTime.SpecifyKind(simTime, DateTimeKind.Utc)), Steps = (ulong)steps, Seed = seed },
+            TwinLoop = ToProto(line.TwinLoop),
+            Watchers = ToProto(line.Watchers),
         };
+        var health = LineHealthReport.Of(line);
+        result.Health = HealthName(health.Status);
+        result.HealthReason = health.Reason;
+        result.Sinks.AddRange(line.Sinks.Select(ToProto));
         foreach (var link in line.Links)
         {
             var controller = new Controller
@@ -145,6 +161,38 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
 
         return value;
     }
+
+    private static string HealthName(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus status) => status.ToString().ToLowerInvariant();
+
+    private static Component ToProto(ComponentStatus status) => new()
+    {
+        State = status.State.ToString().ToLowerInvariant(),
+        Reason = status.Reason,
+        Since = Timestamp.FromDateTimeOffset(status.Since),
+        Restarts = status.Restarts,
+    };
+
+    private static Sink ToProto(SinkStatus sink) => new()
+    {
+        Name = sink.Name,
+        Overflow = sink.Overflow == SinkOverflow.Wait ? "wait" : "drop-oldest",
+        Critical = sink.Critical,
+        Component = ToProto(new ComponentStatus(sink.Name, sink.State, sink.Reason, sink.Since, sink.Restarts)),
+        Received = sink.Received,
+        Written = sink.Written,
+        Dropped = sink.Dropped,
+        QueuedBatches = sink.QueuedBatches,
+        Capacity = sink.Capacity,
+        Behind = sink.Behind,
+    };
+
+    private static Watchers ToProto(WatcherStatus watchers) => new()
+    {
+        Count = watchers.Watchers,
+        Delivered = watchers.Delivered,
+        Dropped = watchers.Dropped,
+        Capacity = watchers.Capacity,
+    };
 
     private static ConnectionState ToProto(LinkState state) => state switch
     {

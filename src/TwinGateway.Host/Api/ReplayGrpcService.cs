@@ -3,7 +3,8 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TwinGateway.Api.V1;
-using TwinGateway.Host.Gateway;
+using TwinGateway.Core.Twins;
+using TwinGateway.Gateway;
 using TwinGateway.Telemetry;
 using TwinGateway.Telemetry.Recording;
 using TwinGateway.Telemetry.Replay;
@@ -15,7 +16,7 @@ using ReplayReport = TwinGateway.Telemetry.Replay.ReplayReport;
 namespace TwinGateway.Host.Api;
 
 /// <summary>ReplayService: recorded inputs into a fresh twin of the line, progress while it runs, then the report.</summary>
-internal sealed class ReplayGrpcService(TelemetryRecorder recorder, LineRegistry registry, IOptions<GatewayOptions> gateway, TimeProvider time) : ReplayService.ReplayServiceBase
+internal sealed class ReplayGrpcService(TelemetryRecorder recorder, ITwinFactory twins, LineRegistry registry, IOptions<GatewayOptions> gateway, TimeProvider time) : ReplayService.ReplayServiceBase
 {
     public override async Task Replay(ReplayRequest request, IServerStreamWriter<ReplayUpdate> responseStream, ServerCallContext context)
     {
@@ -49,7 +50,7 @@ internal sealed class ReplayGrpcService(TelemetryRecorder recorder, LineRegistry
         {
             try
             {
-                return await TelemetryReplayer.RunAsync(recorder, options, progress, time, context.CancellationToken).ConfigureAwait(false);
+                return await TelemetryReplayer.RunAsync(recorder, twins, options, progress, time, context.CancellationToken).ConfigureAwait(false);
             }
             finally
             {

@@ -3,7 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TwinGateway.Api.V1;
-using TwinGateway.Host.Gateway;
+using TwinGateway.Gateway;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.Telemetry;
 using TwinGateway.Telemetry.Forwarding;
@@ -16,7 +16,7 @@ using OpcStatus = TwinGateway.OpcUa.Types.StatusCode;
 namespace TwinGateway.Host.Api;
 
 /// <summary>TelemetryService: recorded ranges (raw or aggregated), live samples, and the recorder's and forwarder's state.</summary>
-internal sealed class TelemetryGrpcService(TelemetryRecorder recorder, LineRegistry registry, IServiceProvider services, IOptions<InfluxForwarderOptions> influx) : TelemetryService.TelemetryServiceBase
+internal sealed class TelemetryGrpcService(TelemetryRecorder recorder, LineRegistry registry, InfluxForwarding forwarding, IOptions<InfluxForwarderOptions> influx) : TelemetryService.TelemetryServiceBase
 {
     private const int PageSize = 10_000;
 
@@ -134,7 +134,7 @@ internal sealed class TelemetryGrpcService(TelemetryRecorder recorder, LineRegis
             },
             Forwarder = new ApiForwarderStatus { Enabled = false, State = "disabled" },
         };
-        if (services.GetForwarder() is { } forwarder)
+        if (forwarding.Forwarder is { } forwarder)
         {
             var f = forwarder.Status;
             status.Forwarder = new ApiForwarderStatus

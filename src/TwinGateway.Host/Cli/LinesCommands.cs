@@ -50,18 +50,31 @@ internal static class LinesCommands
                         w.WriteString("reason", line.Reason);
                         w.WriteNumber("stations", line.StationCount);
                         w.WriteNumber("signals", line.SignalCount);
+                        w.WriteNumber("monitored", line.MonitoredSignals);
+                        w.WriteString("health", line.Health);
+                        w.WriteString("healthReason", line.HealthReason);
                     });
+                }
+
+                foreach (var problem in response.FileProblems)
+                {
+                    JsonLine(w => w.WriteString("fileProblem", problem));
                 }
             }
             else
             {
-                var table = new TableWriter("LINE", "NAME", "STATE", "STATIONS", "SIGNALS", "REASON");
+                var table = new TableWriter("LINE", "NAME", "STATE", "STATIONS", "MONITORED", "HEALTH", "REASON");
                 foreach (var line in response.Lines)
                 {
-                    table.Add(line.Id, line.Name, StateName(line.State), Num(line.StationCount), Num(line.SignalCount), line.Reason);
+                    table.Add(line.Id, line.Name, StateName(line.State), Num(line.StationCount), $"{line.MonitoredSignals}/{line.SignalCount}", line.Health,
+                        line.HealthReason.Length > 0 ? line.HealthReason : line.Reason);
                 }
 
                 table.Write(Console.Out);
+                foreach (var problem in response.FileProblems)
+                {
+                    Console.WriteLine($"not loaded: {problem}");
+                }
             }
 
             return 0;
@@ -93,6 +106,40 @@ internal static class LinesCommands
                     });
                 }
 
+                JsonLine(w =>
+                {
+                    w.WriteString("twinLoop", line.TwinLoop.State);
+                    w.WriteString("reason", line.TwinLoop.Reason);
+                    w.WriteNumber("restarts", line.TwinLoop.Restarts);
+                    w.WriteString("health", line.Health);
+                    w.WriteString("healthReason", line.HealthReason);
+                });
+                foreach (var sink in line.Sinks)
+                {
+                    JsonLine(w =>
+                    {
+                        w.WriteString("sink", sink.Name);
+                        w.WriteString("overflow", sink.Overflow);
+                        w.WriteString("state", sink.Component.State);
+                        w.WriteString("reason", sink.Component.Reason);
+                        w.WriteNumber("restarts", sink.Component.Restarts);
+                        w.WriteNumber("received", sink.Received);
+                        w.WriteNumber("written", sink.Written);
+                        w.WriteNumber("dropped", sink.Dropped);
+                        w.WriteNumber("queuedBatches", sink.QueuedBatches);
+                        w.WriteBoolean("behind", sink.Behind);
+                    });
+                }
+
+                JsonLine(w =>
+                {
+                    w.WriteString("sink", "live-watchers");
+                    w.WriteString("overflow", "drop-oldest");
+                    w.WriteNumber("watchers", line.Watchers.Count);
+                    w.WriteNumber("delivered", line.Watchers.Delivered);
+                    w.WriteNumber("dropped", line.Watchers.Dropped);
+                });
+
                 foreach (var v in values.Values)
                 {
                     JsonLine(w => WriteValue(w, line.Id, v));
@@ -114,6 +161,18 @@ internal static class LinesCommands
                 Console.WriteLine($"  problem: {p.SignalId} ({p.NodeId}): {p.Reason}");
             }
 
+            Console.WriteLine();
+            Console.WriteLine($"health: {line.Health}{(line.HealthReason.Length > 0 ? " (" + line.HealthReason + ")" : "")}");
+            Console.WriteLine($"twin loop: {line.TwinLoop.State}{(line.TwinLoop.Restarts > 0 ? $", {line.TwinLoop.Restarts} restart(s)" : "")}{(line.TwinLoop.State == "failed" ? ": " + line.TwinLoop.Reason : "")}");
+            var sinks = new TableWriter("SINK", "OVERFLOW", "STATE", "RECEIVED", "WRITTEN", "DROPPED", "QUEUED", "RESTARTS", "REASON");
+            foreach (var sink in line.Sinks)
+            {
+                sinks.Add(sink.Name, sink.Overflow, sink.Component.State, Count(sink.Received), Count(sink.Written), Count(sink.Dropped),
+                    $"{sink.QueuedBatches}/{sink.Capacity}", Count(sink.Component.Restarts), sink.Component.State == "failed" ? sink.Component.Reason : "");
+            }
+
+            sinks.Add("live-watchers", "drop-oldest", $"{line.Watchers.Count} watching", "", Count(line.Watchers.Delivered), Count(line.Watchers.Dropped), "", "", "");
+            sinks.Write(Console.Out);
             Console.WriteLine();
             var table = new TableWriter("SIGNAL", "REAL", "EXPECTED", "UNIT", "STATUS", "SOURCE TIME");
             foreach (var v in values.Values)
@@ -210,6 +269,8 @@ internal static class LinesCommands
     };
 
     private static string Num(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+
+    private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static void JsonLine(Action<Utf8JsonWriter> body)
     {

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using TwinGateway.Core.Lines;
-using TwinGateway.Host.PlcSim;
+using TwinGateway.PlcSim;
 using TwinGateway.OpcUa.Types;
 using TwinGateway.Simulation;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TwinGateway.Core.Lines;
+using TwinGateway.Gateway;
 using TwinGateway.Host.Gateway;
 
 namespace TwinGateway.Host.Cli;
@@ -63,6 +64,16 @@ internal static class RunCommand
             foreach (var error in ex.Errors)
             {
                 await Console.Error.WriteLineAsync("  " + error).ConfigureAwait(false);
+            }
+
+            return 2;
+        }
+        catch (GatewayConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync("error: the gateway's configuration has problems:").ConfigureAwait(false);
+            foreach (var problem in ex.Problems)
+            {
+                await Console.Error.WriteLineAsync("  " + problem).ConfigureAwait(false);
             }
 
             return 2;

@@ -1,29 +1,67 @@
+using System.Net;
+using System.Text.Json;
 using Grpc.AspNetCore.HealthChecks;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Serilog;
+using ILogger = Microsoft.Extensions.Logging.ILogger;
+using TwinGateway.Core.Lines;
+using TwinGateway.Core.Twins;
+using TwinGateway.Gateway;
+using TwinGateway.Gateway.Health;
 using TwinGateway.Host.Api;
 using TwinGateway.Host.Telemetry;
+using TwinGateway.PlcSim;
+using TwinGateway.Simulation;
 
 namespace TwinGateway.Host.Gateway;
 
-/// <summary>The gateway service's composition: each method wires one capability (logging, lines, API).</summary>
+/// <summary>The gateway service's composition: each method wires one capability (logging, lines, API, health).</summary>
 internal static class GatewayHost
 {
-    /// <summary>Builds the gateway; <paramref name="overrides"/> are configuration keys set from the command line.</summary>
-    public static WebApplication Build(IDictionary<string, string?> overrides, IControllerSimulator? simulator = null)
+    /// <summary>
+    /// Builds the gateway; <paramref name="overrides"/> are configuration keys set from the command line, and
+    /// <paramref name="configure"/> adds services (another sink, say) before the host is built.
+    /// </summary>
+    public static WebApplication Build(IDictionary<string, string?> overrides, Action<IServiceCollection>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json"), optional: true);
+        var settingsFiles = AddSettingsFiles(builder.Configuration);
         builder.Configuration.AddEnvironmentVariables("TWINGW_");
         builder.Configuration.AddInMemoryCollection(overrides);
         builder.AddTwinGatewayLogging();
-        builder.AddTwinGatewayLines(simulator);
+        builder.AddTwinGatewayLines();
         builder.AddTwinGatewayTelemetry();
         builder.AddTwinGatewayApi();
+        configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapTwinGatewayApi();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
+        HostLog.Settings(log, settingsFiles.Count == 0 ? "none (built-in defaults only)" : string.Join(", ", settingsFiles));
         return app;
+    }
+
+    /// <summary>
+    /// The settings files, lowest precedence first: the built-in defaults beside the binary, then
+    /// <c>config/appsettings.json</c> in the working directory (what a user edits). Returns the files it found.
+    /// </summary>
+    private static List<string> AddSettingsFiles(ConfigurationManager configuration)
+    {
+        var found = new List<string>();
+        var builtIn = Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json");
+        var local = Path.GetFullPath(Path.Combine("config", "appsettings.json"));
+        foreach (var file in new[] { builtIn, local }.Distinct(StringComparer.Ordinal))
+        {
+            if (File.Exists(file))
+            {
+                configuration.AddJsonFile(file, optional: false);
+                found.Add(file);
+            }
+        }
+
+        return found;
     }
 
     public static void AddTwinGatewayLogging(this WebApplicationBuilder builder)
@@ -33,33 +71,78 @@ internal static class GatewayHost
             .Enrich.FromLogContext());
     }
 
-    public static void AddTwinGatewayLines(this WebApplicationBuilder builder, IControllerSimulator? simulator)
+    /// <summary>The line runtime: its options, the twin engine, the simulated PLCs (embedded default), the lines and their health.</summary>
+    public static void AddTwinGatewayLines(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<LineRegistry>();
-        if (simulator is null)
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ITwinFactory, LineTwinFactory>();
+        services.AddSingleton<IControllerSimulator, LoopbackPlcSimulator>();
+        services.AddSingleton<LineRegistry>();
+        services.AddHostedService<GatewayService>();
+        services.AddHealthChecks().AddCheck<LinesHealthCheck>("lines");
+    }
+
+    /// <summary>
+    /// gRPC on <c>Gateway:ApiUrl</c> (HTTP/2 only: cleartext gRPC needs h2c, which Kestrel serves only on an endpoint
+    /// that speaks nothing else) and <c>/healthz</c> on <c>Gateway:HealthUrl</c> over HTTP/1.1 for probes.
+    /// </summary>
+    public static void AddTwinGatewayApi(this WebApplicationBuilder builder)
+    {
+        var defaults = new GatewayOptions();
+        var apiUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.ApiUrl)}"] ?? defaults.ApiUrl;
+        var healthUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.HealthUrl)}"] ?? defaults.HealthUrl;
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            builder.Services.AddSingleton<IControllerSimulator, LoopbackPlcSimulator>();
+            Listen(kestrel, apiUrl, HttpProtocols.Http2);
+            if (!string.IsNullOrEmpty(healthUrl))
+            {
+                Listen(kestrel, healthUrl, HttpProtocols.Http1);
+            }
+        });
+        builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true);
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks();
+    }
+
+    /// <summary>Listens where <paramref name="url"/> says; an invalid URL is left to the options validation, which names it.</summary>
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return;
+        }
+
+        void Configure(ListenOptions listen)
+        {
+            listen.Protocols = protocols;
+            if (uri.Scheme == "https")
+            {
+                listen.UseHttps();
+            }
+        }
+
+        if (uri.Host is "localhost")
+        {
+            kestrel.ListenLocalhost(uri.Port, Configure);
+        }
+        else if (uri.Host is "*" or "+" || (IPAddress.TryParse(uri.Host, out var any) && any.Equals(IPAddress.Any)))
+        {
+            kestrel.ListenAnyIP(uri.Port, Configure);
+        }
+        else if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address))
+        {
+            kestrel.Listen(address, uri.Port, Configure);
         }
         else
         {
-            builder.Services.AddSingleton(simulator);
+            foreach (var resolved in Dns.GetHostAddresses(uri.Host))
+            {
+                kestrel.Listen(resolved, uri.Port, Configure);
+            }
         }
-        builder.Services.AddHostedService<GatewayService>();
-    }
-
-    public static void AddTwinGatewayApi(this WebApplicationBuilder builder)
-    {
-        var apiUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.ApiUrl)}"] ?? new GatewayOptions().ApiUrl;
-        builder.WebHost.UseUrls(apiUrl);
-        // gRPC without TLS needs HTTP/2 only (h2c) on the listener.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true);
-        builder.Services.AddGrpcReflection();
-        builder.Services.AddGrpcHealthChecks().AddCheck("lines", () =>
-            Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
     }
 
     public static void MapTwinGatewayApi(this WebApplication app)
@@ -69,5 +152,47 @@ internal static class GatewayHost
         app.MapGrpcService<ReplayGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            // Degraded still serves (a probe must not restart a gateway because a PLC is down); Unhealthy is 503.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = Microsoft.AspNetCore.Http.StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = Microsoft.AspNetCore.Http.StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = Microsoft.AspNetCore.Http.StatusCodes.Status503ServiceUnavailable,
+            },
+            ResponseWriter = WriteHealthAsync,
+        });
     }
+
+    /// <summary><c>{"status":"Degraded","checks":{"lines":{"status":"Degraded","description":"..."},...}}</c></summary>
+    private static Task WriteHealthAsync(Microsoft.AspNetCore.Http.HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", report.Status.ToString());
+            json.WriteStartObject("checks");
+            foreach (var (name, entry) in report.Entries)
+            {
+                json.WriteStartObject(name);
+                json.WriteString("status", entry.Status.ToString());
+                json.WriteString("description", entry.Description ?? entry.Exception?.Message ?? "");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
+    }
+}
+
+internal static partial class HostLog
+{
+    [LoggerMessage(EventId = 4401, Level = LogLevel.Information, Message = "Settings read from {Files}")]
+    public static partial void Settings(ILogger logger, string files);
 }

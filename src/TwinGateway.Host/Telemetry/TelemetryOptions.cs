@@ -92,6 +92,10 @@ internal sealed class TelemetryOptionsValidator(IOptions<InfluxForwarderOptions>
         if (!string.IsNullOrWhiteSpace(options.DataFolder))
         {
             problems.AddRange(options.ToRecorderOptions().Validate().Select(p => $"Telemetry:{p}"));
+            if (CannotWrite(options.DataFolder) is { } why)
+            {
+                problems.Add($"Telemetry:DataFolder '{Path.GetFullPath(options.DataFolder)}' cannot be written: {why}");
+            }
         }
 
         if (influx.Value.Enabled)
@@ -100,5 +104,22 @@ internal sealed class TelemetryOptionsValidator(IOptions<InfluxForwarderOptions>
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>Creates the folder and a probe file in it; the reason when that fails, else null.</summary>
+    private static string? CannotWrite(string folder)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".write-probe-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return ex.Message;
+        }
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Quartz;
 using TwinGateway.Telemetry.Forwarding;
+using TwinGateway.Core.Pipeline;
 using TwinGateway.Telemetry.Recording;
 
 namespace TwinGateway.Host.Telemetry;
@@ -22,15 +23,15 @@ internal static class TelemetryWiring
             sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.ToRecorderOptions(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Telemetry.Recorder")));
-        services.AddSingleton(sp =>
-        {
-            var influx = sp.GetRequiredService<IOptions<InfluxForwarderOptions>>().Value;
-            return influx.Enabled
-                ? new InfluxForwarder(sp.GetRequiredService<TelemetryRecorder>(), influx, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Telemetry.Forwarder"))
-                : null!;
-        });
+        services.AddSingleton(InfluxForwarding.Create);
 
+        // Every line's samples go to the recorder through the line pipeline (a sink that never drops).
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        if (telemetry.Record)
+        {
+            services.AddSingleton<ILineSinkFactory, FlightRecorderSinkFactory>();
+        }
+
         var forwarding = builder.Configuration.GetSection(InfluxForwarderOptions.SectionName).Get<InfluxForwarderOptions>()?.Enabled == true;
         services.AddQuartz(quartz =>
         {
@@ -54,17 +55,36 @@ internal static class TelemetryWiring
         services.AddHealthChecks().AddCheck<RecorderHealthCheck>("flight-recorder");
     }
 
-    /// <summary>The forwarder when forwarding is on; null otherwise.</summary>
-    public static InfluxForwarder? GetForwarder(this IServiceProvider services) => services.GetService<InfluxForwarder>();
+}
+
+/// <summary>
+/// InfluxDB forwarding, on or off as <c>Telemetry:Influx:Enabled</c> says: the forwarder when it is on, none otherwise.
+/// Consumers take this (never a null service) and ask <see cref="Forwarder"/>.
+/// </summary>
+internal sealed class InfluxForwarding(InfluxForwarder? forwarder) : IDisposable
+{
+    public static InfluxForwarding Create(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<InfluxForwarderOptions>>().Value;
+        return new InfluxForwarding(options.Enabled
+            ? new InfluxForwarder(services.GetRequiredService<TelemetryRecorder>(), options, services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Telemetry.Forwarder"))
+            : null);
+    }
+
+    /// <summary>The forwarder; null when forwarding is off.</summary>
+    public InfluxForwarder? Forwarder { get; } = forwarder;
+
+    public void Dispose() => Forwarder?.Dispose();
 }
 
 /// <summary>Drains the recorder's backlog to InfluxDB; the forwarder itself backs off after failures.</summary>
 [DisallowConcurrentExecution]
-internal sealed class ForwardTelemetryJob(IServiceProvider services) : IJob
+internal sealed class ForwardTelemetryJob(InfluxForwarding forwarding) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        if (services.GetForwarder() is { } forwarder)
+        if (forwarding.Forwarder is { } forwarder)
         {
             await forwarder.ForwardAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -73,11 +93,11 @@ internal sealed class ForwardTelemetryJob(IServiceProvider services) : IJob
 
 /// <summary>Logs the forwarder's backlog and lag, so an operator sees an outage and its catch-up in the log.</summary>
 [DisallowConcurrentExecution]
-internal sealed class ForwarderStatusLogJob(IServiceProvider services) : IJob
+internal sealed class ForwarderStatusLogJob(InfluxForwarding forwarding) : IJob
 {
     public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        services.GetForwarder()?.LogStatus();
+        forwarding.Forwarder?.LogStatus();
         return ValueTask.CompletedTask;
     }
 }
@@ -87,12 +107,12 @@ internal sealed class ForwarderStatusLogJob(IServiceProvider services) : IJob
 /// than the retention keeps the data until it is forwarded (and the log says so).
 /// </summary>
 [DisallowConcurrentExecution]
-internal sealed partial class RecorderRetentionJob(TelemetryRecorder recorder, IServiceProvider services, IOptions<TelemetryOptions> options, TimeProvider time, ILogger<RecorderRetentionJob> logger) : IJob
+internal sealed partial class RecorderRetentionJob(TelemetryRecorder recorder, InfluxForwarding forwarding, IOptions<TelemetryOptions> options, TimeProvider time, ILogger<RecorderRetentionJob> logger) : IJob
 {
     public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - TimeSpan.FromDays(options.Value.RetentionDays);
-        var limit = services.GetForwarder() is null ? recorder.LastSeq : recorder.GetHighWater(InfluxForwarder.ConsumerName);
+        var limit = forwarding.Forwarder is null ? recorder.LastSeq : recorder.GetHighWater(InfluxForwarder.ConsumerName);
         try
         {
             var deleted = recorder.DeleteBefore(TwinGateway.Telemetry.TelemetryTime.ToUnixNanoseconds(cutoff), limit);

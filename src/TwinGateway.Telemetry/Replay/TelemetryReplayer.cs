@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
 using TwinGateway.Core.Lines;
-using TwinGateway.Simulation;
+using TwinGateway.Core.Twins;
 using TwinGateway.Telemetry.Recording;
 
 namespace TwinGateway.Telemetry.Replay;
@@ -41,12 +41,14 @@ public static class TelemetryReplayer
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public static async Task<ReplayReport> RunAsync(
         TelemetryRecorder recorder,
+        ITwinFactory twins,
         ReplayOptions options,
         IProgress<ReplayProgress>? progress,
         TimeProvider time,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(twins);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         var problems = options.Validate();
@@ -68,7 +70,7 @@ public static class TelemetryReplayer
             throw NoData(options, span, signalIds is not null);
         }
 
-        var replay = new ReplayRun(options, fromNs, toNs);
+        var replay = new ReplayRun(twins, options, fromNs, toNs);
         var filled = Channel.CreateBounded<Batch>(new BoundedChannelOptions(BatchCount) { SingleReader = true, SingleWriter = true });
         var free = Channel.CreateBounded<RecordedSample[]>(new BoundedChannelOptions(BatchCount) { SingleReader = true, SingleWriter = true });
         for (var i = 0; i < BatchCount; i++)
@@ -280,7 +282,8 @@ public static class TelemetryReplayer
         private const int UnknownSignal = -1;
 
         private readonly ReplayOptions _options;
-        private readonly LineTwin _twin;
+        private readonly ILineTwin _twin;
+        private readonly Dictionary<string, int> _slotOfSignal;
         private readonly long _fromNs;
         private readonly long _stepNs;
         private readonly long _bucketNs;
@@ -299,17 +302,17 @@ public static class TelemetryReplayer
         private long _firstTime = long.MaxValue;
         private long _lastTime = long.MinValue;
 
-        public ReplayRun(ReplayOptions options, long fromNs, long toNs)
+        public ReplayRun(ITwinFactory twins, ReplayOptions options, long fromNs, long toNs)
         {
             _options = options;
             _fromNs = fromNs;
-            _twin = new LineTwin(options.Line, new TwinOptions
+            _twin = twins.CreateShadow(options.Line, new TwinSettings(options.Seed, options.Step, options.FromUtc));
+            _slotOfSignal = new Dictionary<string, int>(options.Line.Signals.Length, StringComparer.Ordinal);
+            for (var i = 0; i < options.Line.Signals.Length; i++)
             {
-                Seed = options.Seed,
-                Step = options.Step,
-                Mode = TwinMode.Shadow,
-                Start = options.FromUtc,
-            });
+                _slotOfSignal.TryAdd(options.Line.Signals[i].Id, i);
+            }
+
             _stepNs = options.Step.Ticks * 100;
             _nextStepNs = fromNs + _stepNs;
             _plotPoints = options.PlotPoints;
@@ -601,8 +604,7 @@ public static class TelemetryReplayer
 
         private int Resolve(TelemetrySeries series)
         {
-            var slot = _twin.IndexOf(series.SignalId);
-            if (slot < 0)
+            if (!_slotOfSignal.TryGetValue(series.SignalId, out var slot))
             {
                 _unknownSignals.Add(series.SignalId);
                 return UnknownSignal;

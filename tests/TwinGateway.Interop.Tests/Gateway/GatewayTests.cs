@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using TwinGateway.Api.V1;
 using TwinGateway.Core.Lines;
+using TwinGateway.Gateway;
 using TwinGateway.Host.Gateway;
 using Microsoft.AspNetCore.Builder;
 using TwinGateway.Interop.Tests.Fixtures;
@@ -93,7 +94,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var plcFolder = Directory.CreateTempSubdirectory("twingw-plc-").FullName;
         await File.WriteAllTextAsync(Path.Combine(plcFolder, "line.yaml"), plcYaml);
         var plcLine = LineDefinitionLoader.LoadFile(Path.Combine(plcFolder, "line.yaml")).GetDefinitionOrThrow();
-        await using var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
+        await using var plc = new global::TwinGateway.PlcSim.SimulatedPlc(plcLine, new global::TwinGateway.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await plc.StartAsync();
         var client = await StartAsync(gatewayYaml, simulate: false);
 
@@ -112,14 +113,39 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_invalid_line_file_stops_the_start_with_every_problem_and_its_position()
+    public async Task An_invalid_line_file_leaves_its_line_out_and_reports_it_while_the_valid_line_runs()
     {
-        var bad = DemoYaml.Replace("kind: machine", "kind: robotarm", StringComparison.Ordinal);
+        var bad = DemoYaml.Replace("id: demo-line", "id: broken-line", StringComparison.Ordinal).Replace("kind: machine", "kind: robotarm", StringComparison.Ordinal);
+        Directory.CreateDirectory(_gateway.LinesFolder);
+        await File.WriteAllTextAsync(Path.Combine(_gateway.LinesFolder, "broken.yaml"), bad);
 
-        var ex = await Assert.ThrowsAsync<LineDefinitionException>(() => StartAsync(bad));
+        var client = await StartAsync(DemoYaml);
 
-        Assert.Contains("robotarm", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("line.yaml:", ex.Message, StringComparison.Ordinal);
+        var list = await client.ListLinesAsync(new ListLinesRequest());
+        Assert.Equal("demo-line", Assert.Single(list.Lines).Id);
+        Assert.NotEmpty(list.FileProblems);
+        Assert.All(list.FileProblems, p => Assert.Contains("broken.yaml:", p, StringComparison.Ordinal));
+        Assert.Contains(list.FileProblems, p => p.Contains("robotarm", StringComparison.Ordinal));
+        await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
+            l => l.Controllers.All(c => c.State == ConnectionState.Connected), "the valid line connecting");
+        using var http = new HttpClient();
+        var health = await http.GetStringAsync(new Uri(_gateway.HealthUrl));
+        Assert.Contains("\"status\":\"Degraded\"", health, StringComparison.Ordinal);
+        Assert.Contains("broken.yaml", health, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_line_id_defined_twice_or_undefined_credentials_stop_the_start_with_every_problem()
+    {
+        var withCredentials = DemoYaml.Replace("endpointUrl:", "credentialsRef: plc-login\n    endpointUrl:", StringComparison.Ordinal);
+        Directory.CreateDirectory(_gateway.LinesFolder);
+        await File.WriteAllTextAsync(Path.Combine(_gateway.LinesFolder, "second.yaml"), DemoYaml);
+
+        var ex = await Assert.ThrowsAsync<GatewayConfigurationException>(() => StartAsync(withCredentials));
+
+        Assert.Contains(ex.Problems, p => p.Contains("duplicate line id 'demo-line'", StringComparison.Ordinal));
+        Assert.Contains(ex.Problems, p => p.Contains("credentialsRef 'plc-login'", StringComparison.Ordinal) && p.Contains("Gateway:Credentials", StringComparison.Ordinal));
+        Assert.Equal(2, ex.Problems.Count);
     }
 
     [Fact]
@@ -139,7 +165,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var file = Path.Combine(_gateway.Folder, "plc.yaml.txt");
         await File.WriteAllTextAsync(file, DemoYaml);
         var plcLine = LineDefinitionLoader.Parse(DemoYaml, file).GetDefinitionOrThrow();
-        var plc = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
+        var plc = new global::TwinGateway.PlcSim.SimulatedPlc(plcLine, new global::TwinGateway.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await plc.StartAsync();
         var client = await StartAsync(DemoYaml, simulate: false);
         await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
@@ -150,7 +176,7 @@ public sealed class GatewayTests : IAsyncLifetime
             l => l.Controllers.All(c => c.State is ConnectionState.Reconnecting or ConnectionState.Failed), "noticing the controller is gone");
         Assert.Matches("Bad[A-Za-z]+", down.Controllers[0].Reason);
 
-        await using var again = new Host.PlcSim.SimulatedPlc(plcLine, new Host.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
+        await using var again = new global::TwinGateway.PlcSim.SimulatedPlc(plcLine, new global::TwinGateway.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await again.StartAsync();
         await Eventually(() => client.GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
             l => l.Controllers.All(c => c.State == ConnectionState.Connected), "reconnecting after the controller came back");

@@ -1,5 +1,6 @@
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using TwinGateway.Gateway;
 using TwinGateway.Host.Gateway;
 using TwinGateway.Interop.Tests.Fixtures;
 
@@ -17,6 +18,11 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
 
     public int PlcPort { get; } = FreePort.Next();
 
+    /// <summary>Where <c>/healthz</c> answers (HTTP/1.1).</summary>
+    public int HealthPort { get; } = FreePort.Next();
+
+    public string HealthUrl => $"http://127.0.0.1:{HealthPort}/healthz";
+
     public string Server => $"http://127.0.0.1:{ApiPort}";
 
     public string LinesFolder => Path.Combine(Folder, "lines");
@@ -32,7 +38,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         .Replace("opc.tcp://127.0.0.1:4841", $"opc.tcp://127.0.0.1:{PlcPort}", StringComparison.Ordinal);
 
     /// <summary>Writes the line file, builds and starts the gateway, and opens a gRPC channel to it.</summary>
-    public async Task<GrpcChannel> StartAsync(string yaml, bool simulate = true, IDictionary<string, string?>? settings = null)
+    public async Task<GrpcChannel> StartAsync(string yaml, bool simulate = true, IDictionary<string, string?>? settings = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
     {
         Directory.CreateDirectory(LinesFolder);
         await File.WriteAllTextAsync(Path.Combine(LinesFolder, "line.yaml"), yaml);
@@ -40,6 +46,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         {
             ["Gateway:LinesDirectory"] = LinesFolder,
             ["Gateway:ApiUrl"] = Server,
+            ["Gateway:HealthUrl"] = $"http://127.0.0.1:{HealthPort}",
             ["Gateway:SimulateControllers"] = simulate ? "true" : "false",
             ["Gateway:ReconnectSeconds"] = "0.5",
             ["Telemetry:DataFolder"] = DataFolder,
@@ -50,12 +57,12 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
             all[key] = value;
         }
 
-        App = GatewayHost.Build(all);
+        App = GatewayHost.Build(all, configure);
         try
         {
             await App.StartAsync();
         }
-        catch (Microsoft.Extensions.Options.OptionsValidationException)
+        catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or GatewayConfigurationException)
         {
             // Refused before any service started: there is nothing to stop, only to dispose.
             await App.DisposeAsync();
@@ -66,14 +73,22 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         return Channel;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the gateway (its lines, sinks and recorder, as a shutdown does); the folder stays for inspection.</summary>
+    public async Task StopAsync()
     {
         Channel?.Dispose();
+        Channel = null;
         if (App is not null)
         {
             await App.StopAsync();
             await App.DisposeAsync();
+            App = null;
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
 
         Directory.Delete(Folder, recursive: true);
     }

@@ -36,13 +36,7 @@ public sealed class RetentionJobTests : IDisposable
 
     private static RecorderRetentionJob Job(TelemetryRecorder recorder, InfluxForwarder? forwarder)
     {
-        var services = new ServiceCollection();
-        if (forwarder is not null)
-        {
-            services.AddSingleton(forwarder);
-        }
-
-        return new RecorderRetentionJob(recorder, services.BuildServiceProvider(), Options.Create(new TelemetryOptions { RetentionDays = 30 }), new FixedTime(Now), NullLogger<RecorderRetentionJob>.Instance);
+        return new RecorderRetentionJob(recorder, new InfluxForwarding(forwarder), Options.Create(new TelemetryOptions { RetentionDays = 30 }), new FixedTime(Now), NullLogger<RecorderRetentionJob>.Instance);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using TwinGateway.Api.V1;
+using TwinGateway.Gateway;
 using TwinGateway.Host.Gateway;
 using TwinGateway.Interop.Tests.Cli;
 using TwinGateway.Interop.Tests.Fixtures;

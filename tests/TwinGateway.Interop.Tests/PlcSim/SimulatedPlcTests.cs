@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using TwinGateway.Core.Lines;
 using TwinGateway.Host.Cli;
-using TwinGateway.Host.PlcSim;
+using TwinGateway.PlcSim;
 using TwinGateway.Interop.Tests.Fixtures;
 using TwinGateway.OpcUa.Client;
 using TwinGateway.OpcUa.Server.AddressSpace;

@@ -9,6 +9,8 @@ namespace TwinGateway.Telemetry.Tests.Replay;
 
 public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOutputHelper output) : IClassFixture<ReplayRecordings>
 {
+    private static readonly LineTwinFactory s_twins = new();
+
     private static readonly long _samplesPerRecording = (long)ReplayRecordings.Steps * DemoLine.Definition.Signals.Length;
 
     [Fact]
@@ -159,6 +161,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
         var from = ReplayRecordings.RealStart.AddHours(-2);
         var error = await Assert.ThrowsAsync<ReplayException>(() => TelemetryReplayer.RunAsync(
             recordings.Recorder,
+            s_twins,
             new ReplayOptions { Line = recordings.Line, From = from, To = from.AddHours(1) },
             null,
             TimeProvider.System,
@@ -173,6 +176,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
 
         var unknownLine = await Assert.ThrowsAsync<ReplayException>(() => TelemetryReplayer.RunAsync(
             recordings.Recorder,
+            s_twins,
             new ReplayOptions { Line = recordings.Line with { Id = "line-never-recorded" }, From = ReplayRecordings.RealStart, To = ReplayRecordings.FaultStart },
             null,
             TimeProvider.System,
@@ -186,6 +190,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => TelemetryReplayer.RunAsync(
             recordings.Recorder,
+            s_twins,
             new ReplayOptions { Line = recordings.Line, From = ReplayRecordings.RealStart, To = ReplayRecordings.RealStart, Speed = -1, Signals = ["no.such", "line.speedOverride"] },
             null,
             TimeProvider.System,
@@ -234,6 +239,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
 
             var report = await TelemetryReplayer.RunAsync(
                 recorder,
+                s_twins,
                 new ReplayOptions { Line = line, From = start, To = start + (ReplayRecordings.Step * steps), Seed = ReplayRecordings.ShadowSeed },
                 null,
                 TimeProvider.System,
@@ -267,6 +273,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
         var progress = new ProgressLog();
         var report = await TelemetryReplayer.RunAsync(
             recordings.Recorder,
+            s_twins,
             new ReplayOptions
             {
                 Line = recordings.Line,
@@ -307,6 +314,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => TelemetryReplayer.RunAsync(
             recordings.Recorder,
+            s_twins,
             new ReplayOptions
             {
                 Line = recordings.Line,
@@ -323,6 +331,7 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
     private Task<ReplayReport> Replay(DateTime start, ulong seed, double? speed = null, TimeProvider? time = null, IReadOnlyCollection<string>? signals = null) =>
         TelemetryReplayer.RunAsync(
             recordings.Recorder,
+            s_twins,
             new ReplayOptions
             {
                 Line = recordings.Line,

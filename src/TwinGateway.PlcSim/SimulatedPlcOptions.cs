@@ -1,10 +1,10 @@
 using System.Net;
 using TwinGateway.Simulation;
 
-namespace TwinGateway.Host.PlcSim;
+namespace TwinGateway.PlcSim;
 
 /// <summary>Settings of a <see cref="SimulatedPlc"/>.</summary>
-internal sealed record SimulatedPlcOptions
+public sealed record SimulatedPlcOptions
 {
     /// <summary>Seed of the line's "real" behaviour; the gateway's shadow twin uses its own.</summary>
     public ulong Seed { get; init; } = 1;

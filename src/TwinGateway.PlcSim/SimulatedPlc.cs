@@ -7,7 +7,7 @@ using TwinGateway.OpcUa.Server.AddressSpace;
 using TwinGateway.OpcUa.Types;
 using TwinGateway.Simulation;
 
-namespace TwinGateway.Host.PlcSim;
+namespace TwinGateway.PlcSim;
 
 /// <summary>
 /// A simulated PLC: a <see cref="LineTwin"/> in <see cref="TwinMode.Real"/> mode playing the line, served by our
@@ -25,7 +25,7 @@ namespace TwinGateway.Host.PlcSim;
 /// line), else the line id. A refused fault call returns BadInvalidArgument; LastResult and the log name the unknown
 /// station or signal.
 /// </remarks>
-internal sealed partial class SimulatedPlc : IAsyncDisposable
+public sealed partial class SimulatedPlc : IAsyncDisposable
 {
     /// <summary>Steps one timer tick may catch up (1 minute of a 100 ms step); beyond that the PLC's time falls behind instead of spinning.</summary>
     private const int MaxCatchUpSteps = 600;

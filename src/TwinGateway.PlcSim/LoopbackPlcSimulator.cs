@@ -1,13 +1,13 @@
+using Microsoft.Extensions.Logging;
 using TwinGateway.Core.Lines;
-using TwinGateway.Host.PlcSim;
 
-namespace TwinGateway.Host.Gateway;
+namespace TwinGateway.PlcSim;
 
 /// <summary>
 /// The embedded default: a simulated PLC for each controller whose endpoint is on loopback, serving the line's node ids
 /// with the line's own model (its own seed), so the gateway runs with no hardware. Controllers elsewhere are left alone.
 /// </summary>
-internal sealed class LoopbackPlcSimulator(TimeProvider time, ILoggerFactory loggers) : IControllerSimulator
+public sealed class LoopbackPlcSimulator(TimeProvider time, ILoggerFactory loggers) : IControllerSimulator
 {
     public async Task<IAsyncDisposable?> StartAsync(LineDefinition line, ControllerDefinition controller, ulong seed, CancellationToken cancellationToken)
     {

@@ -1,13 +1,13 @@
 using System.Globalization;
 using TwinGateway.Simulation;
 
-namespace TwinGateway.Host.PlcSim;
+namespace TwinGateway.PlcSim;
 
 /// <summary>
 /// The command line's fault syntax: <c>jam:STATION</c>, <c>sensor-offset:SIGNAL:OFFSET</c>,
 /// <c>tool-wear:STATION:SECONDS_PER_HOUR</c>, <c>bearing-heat:STATION:DEGREES_PER_HOUR</c> (numbers in invariant culture).
 /// </summary>
-internal static class FaultSpec
+public static class FaultSpec
 {
     public const string Syntax = "jam:STATION | sensor-offset:SIGNAL:OFFSET | tool-wear:STATION:SECONDS_PER_HOUR | bearing-heat:STATION:DEGREES_PER_HOUR";
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace TwinGateway.Host.Gateway;
+namespace TwinGateway.Gateway;
 
 /// <summary>The gateway's settings (section <c>Gateway</c> of appsettings.json).</summary>
 public sealed class GatewayOptions
@@ -31,6 +31,13 @@ public sealed class GatewayOptions
     /// <summary>Where the gRPC API listens (HTTP/2 without TLS, loopback by default).</summary>
     public string ApiUrl { get; set; } = "http://127.0.0.1:5080";
 
+    /// <summary>
+    /// Where <c>/healthz</c> answers over HTTP/1.1 for systemd, container and Kubernetes probes (loopback by default;
+    /// empty turns it off). A separate listener because Kestrel serves cleartext HTTP/2 (h2c, what gRPC without TLS
+    /// needs) only on an endpoint that speaks nothing else.
+    /// </summary>
+    public string HealthUrl { get; set; } = "http://127.0.0.1:5081";
+
     /// <summary>User names and passwords for controllers, by the name a line's <c>credentialsRef</c> gives.</summary>
     public Dictionary<string, ControllerCredentials> Credentials { get; set; } = new(StringComparer.Ordinal);
 }
@@ -43,7 +50,7 @@ public sealed class ControllerCredentials
 }
 
 /// <summary>Validates <see cref="GatewayOptions"/> at start, listing every problem at once.</summary>
-internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
@@ -66,6 +73,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (!Uri.TryCreate(options.ApiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
         {
             problems.Add($"Gateway:ApiUrl '{options.ApiUrl}' is not an http(s) URL");
+        }
+
+        if (!string.IsNullOrEmpty(options.HealthUrl)
+            && (!Uri.TryCreate(options.HealthUrl, UriKind.Absolute, out var health) || health.Scheme is not ("http" or "https")))
+        {
+            problems.Add($"Gateway:HealthUrl '{options.HealthUrl}' is not an http(s) URL (empty turns /healthz off)");
         }
 
         foreach (var (reference, credentials) in options.Credentials)

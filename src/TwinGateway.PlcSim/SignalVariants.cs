@@ -1,7 +1,7 @@
 using TwinGateway.Core.Lines;
 using TwinGateway.OpcUa.Types;
 
-namespace TwinGateway.Host.PlcSim;
+namespace TwinGateway.PlcSim;
 
 /// <summary>Twin values (doubles, Booleans as 0 and 1) to and from OPC UA variants of a signal's data type.</summary>
 internal static class SignalVariants

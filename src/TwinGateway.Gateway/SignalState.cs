@@ -1,15 +1,18 @@
 using TwinGateway.Core.Lines;
 using TwinGateway.OpcUa.Types;
 
-namespace TwinGateway.Host.Gateway;
+namespace TwinGateway.Gateway;
 
 /// <summary>The latest real and expected value of one signal. Written by one controller link, read by the API.</summary>
-public sealed class SignalState(SignalDefinition definition)
+public sealed class SignalState(SignalDefinition definition, int index)
 {
     private readonly Lock _sync = new();
     private SignalSnapshot _snapshot = new(definition.Id, null, null, default, default, "NoValue");
 
     public SignalDefinition Definition { get; } = definition;
+
+    /// <summary>The signal's index in the line definition's signals (what <see cref="Core.Pipeline.LineSample.SignalIndex"/> names).</summary>
+    public int Index { get; } = index;
 
     public SignalSnapshot Snapshot
     {

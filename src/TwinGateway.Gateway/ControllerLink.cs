@@ -1,14 +1,18 @@
 using Microsoft.Extensions.Logging;
 using TwinGateway.Core.Lines;
+using TwinGateway.Core.Pipeline;
+using TwinGateway.Gateway.Supervision;
 using TwinGateway.OpcUa.Client;
 using TwinGateway.OpcUa.Types;
 
-namespace TwinGateway.Host.Gateway;
+namespace TwinGateway.Gateway;
 
 /// <summary>
 /// The gateway's connection to one controller: connects (retrying while it is down), checks every mapped node
-/// (exists, data type as defined), subscribes to the signals and feeds their values to the line. It never throws out
-/// of <see cref="RunAsync"/>: an unreachable controller is a state with a reason, not a failure of the service.
+/// (exists, data type as defined), subscribes to the signals and feeds their values to the line's pipeline. An
+/// unreachable controller is a state with a reason, not a failure: <see cref="RunAsync"/> retries it. Anything else
+/// that throws ends <see cref="RunAsync"/>, and the line's supervisor restarts it with backoff while
+/// <see cref="Health"/> (and so <see cref="Status"/>) says Failed with the exception's message.
 /// </summary>
 internal sealed partial class ControllerLink
 {
@@ -29,11 +33,26 @@ internal sealed partial class ControllerLink
         _logger = logger;
         Signals = [.. signals];
         _status = new LinkStatus(controller.Id, controller.EndpointUrl, LinkState.Connecting, "starting", time.GetUtcNow(), 0, []);
+        Health = new ComponentHealth($"Line {line.Id} controller link {controller.Id}", time, logger);
     }
 
     public IReadOnlyList<SignalState> Signals { get; }
 
-    public LinkStatus Status => Volatile.Read(ref _status);
+    /// <summary>The supervisor's view of this link: Failed while an unexpected exception keeps restarting it.</summary>
+    public ComponentHealth Health { get; }
+
+    /// <summary>The connection state; Failed with the exception's message while the supervisor restarts the link.</summary>
+    public LinkStatus Status
+    {
+        get
+        {
+            var status = Volatile.Read(ref _status);
+            var health = Health.Status;
+            return health.State == ComponentState.Failed
+                ? status with { State = LinkState.Failed, Reason = $"the link failed and is being restarted ({health.Restarts} restart(s)): {health.Reason}", Since = health.Since }
+                : status;
+        }
+    }
 
     private void SetStatus(LinkState state, string reason, int? monitored = null, IReadOnlyList<SignalProblem>? problems = null)
     {
@@ -49,6 +68,7 @@ internal sealed partial class ControllerLink
 
     public async Task RunAsync(CancellationToken stopping)
     {
+        Health.MarkRunning();
         var retry = TimeSpan.FromSeconds(_options.ReconnectSeconds);
         while (!stopping.IsCancellationRequested)
         {
@@ -143,17 +163,7 @@ internal sealed partial class ControllerLink
             switch (e)
             {
                 case DataChangeBatch batch:
-                    foreach (var value in batch.Values)
-                    {
-                        if (_byNode.TryGetValue(value.Item.NodeId, out var signal))
-                        {
-                            var data = value.Value;
-                            var real = data.Value.IsNumeric ? data.Value.ToDouble() : (double?)null;
-                            var snapshot = signal.SetReal(real, data.SourceTimestamp, data.ServerTimestamp, data.StatusCode);
-                            _line.OnRealValue(signal, snapshot, data.StatusCode.Code);
-                        }
-                    }
-
+                    await _line.PublishAsync(ToSamples(batch), stopping).ConfigureAwait(false);
                     break;
                 case NotificationGap gap:
                     Log.Gap(_logger, _line.Id, _controller.Id, gap.Reason);
@@ -162,6 +172,28 @@ internal sealed partial class ControllerLink
         }
 
         await watchState.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The batch's values as samples of the line, in order: each becomes its signal's latest real value and carries the
+    /// twin's expected value of the same instant.
+    /// </summary>
+    private LineSample[] ToSamples(DataChangeBatch batch)
+    {
+        var samples = new List<LineSample>(batch.Values.Length);
+        foreach (var value in batch.Values)
+        {
+            if (_byNode.TryGetValue(value.Item.NodeId, out var signal))
+            {
+                var data = value.Value;
+                var real = data.Value.IsNumeric ? data.Value.ToDouble() : (double?)null;
+                var snapshot = signal.SetReal(real, data.SourceTimestamp, data.ServerTimestamp, data.StatusCode);
+                samples.Add(new LineSample(signal.Index, snapshot.SourceTime, snapshot.ServerTime,
+                    real is { } number && double.IsFinite(number) ? number : null, data.StatusCode.Code, snapshot.Expected));
+            }
+        }
+
+        return [.. samples];
     }
 
     /// <summary>Mirrors the client's own reconnects into this link's state, with their reasons.</summary>

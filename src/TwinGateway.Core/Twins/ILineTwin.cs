@@ -1,0 +1,45 @@
+using TwinGateway.Core.Lines;
+
+namespace TwinGateway.Core.Twins;
+
+/// <summary>
+/// A running twin of one line, as the features that drive it see it (the gateway's shadow loop, replay, and later the
+/// commissioning gate): controller inputs in, expected values out, stepped in simulated time. The engine behind it
+/// (<c>TwinGateway.Simulation.LineTwin</c>) is wired by the host; features meet it only through this interface, so
+/// that no feature project references another.
+/// </summary>
+/// <remarks>A twin is used by one thread at a time; callers that share one serialise access themselves.</remarks>
+public interface ILineTwin
+{
+    LineDefinition Line { get; }
+
+    /// <summary>The simulated time of the last step.</summary>
+    DateTime SimTime { get; }
+
+    /// <summary>Steps taken since the start.</summary>
+    long Steps { get; }
+
+    /// <summary>The seed its random processes were started with.</summary>
+    ulong Seed { get; }
+
+    /// <summary>Advances the twin by one step.</summary>
+    void Step();
+
+    /// <summary>Sets a controller input (a setpoint, a command) to the value the real line has.</summary>
+    void SetInput(string signalId, double value);
+
+    /// <summary>The expected value of the signal at <paramref name="index"/> in <see cref="LineDefinition.Signals"/>; NaN where the twin does not model it.</summary>
+    double GetValue(int index);
+}
+
+/// <summary>How a twin is started: its seed, its step and the simulated time of its first step.</summary>
+/// <param name="Seed">Seed of the twin's random processes (the same seed gives the same run).</param>
+/// <param name="Step">Simulated time per step.</param>
+/// <param name="Start">Simulated time at step 0 (UTC).</param>
+public sealed record TwinSettings(ulong Seed, TimeSpan Step, DateTime Start);
+
+/// <summary>Creates twins in shadow mode: they follow the real line's inputs and compute the expected outputs.</summary>
+public interface ITwinFactory
+{
+    ILineTwin CreateShadow(LineDefinition line, TwinSettings settings);
+}
