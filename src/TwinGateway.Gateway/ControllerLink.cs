@@ -24,6 +24,9 @@ internal sealed partial class ControllerLink
     private readonly Dictionary<NodeId, SignalState> _byNode = [];
     private LinkStatus _status;
 
+    /// <summary>Values are flowing; set when subscribed, cleared (with a gap marked) when the connection is lost.</summary>
+    private bool _delivering;
+
     public ControllerLink(LineRuntime line, ControllerDefinition controller, IEnumerable<SignalState> signals, GatewayOptions options, TimeProvider time, ILogger logger)
     {
         _line = line;
@@ -84,7 +87,9 @@ internal sealed partial class ControllerLink
             }
             catch (ServiceResultException ex)
             {
-                SetStatus(Status.State == LinkState.Connected ? LinkState.Reconnecting : LinkState.Failed, $"{ex.StatusCode.Name}: {ex.Reason}");
+                var reason = $"{ex.StatusCode.Name}: {ex.Reason}";
+                SetStatus(Status.State == LinkState.Connected ? LinkState.Reconnecting : LinkState.Failed, reason);
+                await MarkGapAsync(reason, stopping).ConfigureAwait(false);
             }
             finally
             {
@@ -157,6 +162,7 @@ internal sealed partial class ControllerLink
         }
 
         SetStatus(LinkState.Connected, "connected", items.Count(i => i.Status.IsGood), allProblems);
+        _delivering = true;
         var watchState = WatchClientStateAsync(client, stopping);
         await foreach (var e in subscription.Events.ReadAllAsync(stopping).ConfigureAwait(false))
         {
@@ -172,6 +178,33 @@ internal sealed partial class ControllerLink
         }
 
         await watchState.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The connection is lost: every signal of this controller turns BadNotConnected (its last value stays, with that
+    /// status, so nobody reads an old value as current), and one BadNotConnected sample per signal goes down the
+    /// pipeline, so the recorder, export, replay and drift see where the gap starts (the first Good value after the
+    /// reconnect ends it). Once per outage.
+    /// </summary>
+    private async Task MarkGapAsync(string reason, CancellationToken stopping)
+    {
+        if (!_delivering)
+        {
+            return;
+        }
+
+        _delivering = false;
+        var now = _time.GetUtcNow().UtcDateTime;
+        var samples = new LineSample[Signals.Count];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var signal = Signals[i];
+            signal.SetStatus(nameof(StatusCodes.BadNotConnected));
+            samples[i] = new LineSample(signal.Index, now, now, null, StatusCodes.BadNotConnected, null);
+        }
+
+        Log.GapStarted(_logger, _line.Id, _controller.Id, samples.Length, reason);
+        await _line.PublishAsync(samples, stopping).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -206,10 +239,13 @@ internal sealed partial class ControllerLink
                 switch (change.Status)
                 {
                     case ConnectionStatus.Reconnecting:
-                        SetStatus(LinkState.Reconnecting, change.Reason.IsGood ? change.Message : $"{change.Reason.Name}: {change.Message}");
+                        var reason = change.Reason.IsGood ? change.Message : $"{change.Reason.Name}: {change.Message}";
+                        SetStatus(LinkState.Reconnecting, reason);
+                        await MarkGapAsync(reason, stopping).ConfigureAwait(false);
                         break;
                     case ConnectionStatus.Connected:
                         SetStatus(LinkState.Connected, change.Message);
+                        _delivering = true;
                         break;
                 }
             }
@@ -270,6 +306,9 @@ internal sealed partial class ControllerLink
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Line {LineId} signal {SignalId} ({NodeId}) is not monitored: {Reason}")]
         public static partial void SignalProblem(ILogger logger, string lineId, string signalId, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Line {LineId} controller {ControllerId}: connection lost ({Reason}); {Count} signals marked BadNotConnected and the gap recorded from now until values arrive again")]
+        public static partial void GapStarted(ILogger logger, string lineId, string controllerId, int count, string reason);
 
         [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Line {LineId} controller {ControllerId} lost notifications: {Reason}")]
         public static partial void Gap(ILogger logger, string lineId, string controllerId, string reason);

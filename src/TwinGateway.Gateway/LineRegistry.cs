@@ -116,7 +116,20 @@ public sealed partial class GatewayService(
             {
                 foreach (var controller in line.Controllers)
                 {
-                    if (await simulator.StartAsync(line, controller, settings.SimulatorSeed, cancellationToken).ConfigureAwait(false) is { } running)
+                    IAsyncDisposable? running;
+                    try
+                    {
+                        running = await simulator.StartAsync(line, controller, settings.SimulatorSeed, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is OpcUa.Types.ServiceResultException or IOException or System.Net.Sockets.SocketException)
+                    {
+                        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+                        throw new GatewayConfigurationException([
+                            $"line '{line.Id}': cannot start the simulated PLC for controller '{controller.Id}' on {controller.EndpointUrl}: {ex.Message} "
+                            + "(another twingw or plc-sim running? change the controller's endpointUrl, or run with --no-simulation next to real controllers)"]);
+                    }
+
+                    if (running is not null)
                     {
                         _simulators.Add(running);
                         Log.Simulating(_logger, line.Id, controller.Id, controller.EndpointUrl);

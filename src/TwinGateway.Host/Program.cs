@@ -10,4 +10,17 @@ root.Subcommands.Add(PlcSimCommand.Create());
 root.Subcommands.Add(OpcUaCommands.Create());
 root.Subcommands.Add(TelemetryCommands.Create());
 root.Subcommands.Add(ReplayCommand.Create());
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
+{
+    // Usage errors exit 2 with one clean message each, as configuration errors do (1 is kept for failed operations).
+    foreach (var error in parse.Errors)
+    {
+        await Console.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+    }
+
+    await Console.Error.WriteLineAsync($"usage: {parse.CommandResult.Command.Name} --help").ConfigureAwait(false);
+    return 2;
+}
+
+return await parse.InvokeAsync().ConfigureAwait(false);
