@@ -130,6 +130,7 @@ public sealed partial class OpcUaClient
             try
             {
                 response = (PublishResponse)await channel.SendRequestAsync(request, timeout, token).ConfigureAwait(false);
+                MarkHeard();
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -176,8 +177,10 @@ public sealed partial class OpcUaClient
         {
             case StatusCodes.BadTooManyPublishRequests:
                 // The server holds as many as it wants; this loop retires.
+                MarkHeard();
                 return false;
             case StatusCodes.BadNoSubscription:
+                MarkHeard();
                 await Task.Delay(100, token).ConfigureAwait(false);
                 return true;
             case StatusCodes.BadTimeout or StatusCodes.BadRequestTimeout:

@@ -31,6 +31,8 @@ public sealed partial class OpcUaClient : IAsyncDisposable
     private uint _requestHandle;
     private int _disposed;
     private ConnectionStateChange _state;
+    private long _lastHeardTicks;
+    private ConnectionOutage? _outage;
 
     private OpcUaClient(string endpointUrl, OpcUaClientOptions options, TimeProvider time, ILogger logger)
     {
@@ -72,7 +74,13 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         ILogger? logger = null,
         CancellationToken cancellationToken = default)
     {
-        var client = new OpcUaClient(endpointUrl, options ?? new OpcUaClientOptions(), timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance);
+        options ??= new OpcUaClientOptions();
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("invalid OPC UA client options: " + string.Join("; ", problems), nameof(options));
+        }
+
+        var client = new OpcUaClient(endpointUrl, options, timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance);
         try
         {
             client.SetState(ConnectionStatus.Connecting, StatusCodes.Good, $"connecting to {endpointUrl}");
@@ -93,20 +101,32 @@ public sealed partial class OpcUaClient : IAsyncDisposable
     private Task<ClientSecureChannel> OpenChannelAsync(CancellationToken cancellationToken) =>
         ClientSecureChannel.OpenAsync(EndpointUrl, _options.Channel, _time, _logger, cancellationToken);
 
-    private void OnConnected(ClientSecureChannel channel, string how)
+    private void OnConnected(ClientSecureChannel channel, string how, ConnectionOutage? ended = null)
     {
         _channel = channel;
-        SetState(ConnectionStatus.Connected, StatusCodes.Good, how);
+        MarkHeard();
+        _outage = null;
+        SetState(ConnectionStatus.Connected, StatusCodes.Good, how, ended);
         _connected.TrySetResult();
     }
 
-    private void SetState(ConnectionStatus status, uint reason, string message)
+    private void SetState(ConnectionStatus status, uint reason, string message, ConnectionOutage? outage = null, int attempt = 0, TimeSpan? nextAttemptDelay = null)
     {
-        var change = new ConnectionStateChange(status, reason, message, _time.GetUtcNow());
+        var change = new ConnectionStateChange(status, reason, message, _time.GetUtcNow())
+        {
+            Outage = outage,
+            Attempt = attempt,
+            NextAttemptDelay = nextAttemptDelay,
+        };
         _state = change;
         _stateChanges.Writer.TryWrite(change);
         Log.StateChanged(_logger, EndpointUrl, status, change.Reason.Name, message);
     }
+
+    /// <summary>Something arrived from the server: it is alive (see <see cref="OpcUaClientOptions.KeepAliveInterval"/>).</summary>
+    private void MarkHeard() => Volatile.Write(ref _lastHeardTicks, _time.GetTimestamp());
+
+    private TimeSpan SilentFor => _time.GetElapsedTime(Volatile.Read(ref _lastHeardTicks));
 
     private RequestHeader NewHeader(TimeSpan? timeout = null) => new()
     {
@@ -129,6 +149,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         var channel = await WaitForChannelAsync(effective, cancellationToken).ConfigureAwait(false);
         request.RequestHeader = NewHeader(effective);
         var response = await channel.SendRequestAsync(request, effective, cancellationToken).ConfigureAwait(false);
+        MarkHeard();
         return response as TResponse
             ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse, $"expected {typeof(TResponse).Name}, got {response.GetType().Name}");
     }
@@ -235,7 +256,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
             await channel.CloseAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        SetState(ConnectionStatus.Closed, StatusCodes.Good, "closed by the application");
+        SetState(ConnectionStatus.Closed, StatusCodes.Good, "closed by the application", _outage);
         CompleteSubscriptions();
         _stateChanges.Writer.TryComplete();
     }
@@ -274,7 +295,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "OPC UA connection to {Endpoint}: {Status} ({Reason}) {Detail}")]
         public static partial void StateChanged(ILogger logger, string endpoint, ConnectionStatus status, string reason, string detail);
 
-        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} to {Endpoint} failed with {Status}: {Reason}; next try in {DelayMs} ms or later")]
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} to {Endpoint} failed with {Status}: {Reason}; next try in {DelayMs} ms")]
         public static partial void ReconnectFailed(ILogger logger, string endpoint, int attempt, string status, string reason, long delayMs);
 
         [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Session on {Endpoint} is gone ({Status}: {Reason}); creating a new one")]
@@ -294,5 +315,11 @@ public sealed partial class OpcUaClient : IAsyncDisposable
 
         [LoggerMessage(EventId = 1108, Level = LogLevel.Information, Message = "Subscription {SubscriptionId} on {Endpoint} {How} as {NewId}")]
         public static partial void SubscriptionRecovered(ILogger logger, string endpoint, uint subscriptionId, string how, uint newId);
+
+        [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "OPC UA server {Endpoint} stopped answering: nothing received for {SilentMs} ms (keep-alive every {KeepAliveMs} ms, {Missed} unanswered allowed); reconnecting")]
+        public static partial void ServerStoppedAnswering(ILogger logger, string endpoint, long silentMs, long keepAliveMs, int missed);
+
+        [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Reconnected to {Endpoint} after {Attempts} attempt(s): no data for {DurationMs} ms, {Start:O} to {End:O} ({Status}: {Cause}); session {How}")]
+        public static partial void Reconnected(ILogger logger, string endpoint, int attempts, long durationMs, DateTimeOffset start, DateTimeOffset end, string status, string cause, string how);
     }
 }

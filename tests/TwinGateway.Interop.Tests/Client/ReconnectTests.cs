@@ -35,9 +35,8 @@ public abstract class ReconnectTests(string kind) : IAsyncLifetime
 
     private OpcUaClientOptions FastRecovery => new()
     {
-        KeepAliveInterval = TimeSpan.FromMilliseconds(500),
-        ReconnectMinDelay = TimeSpan.FromMilliseconds(100),
-        ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        KeepAliveInterval = TimeSpan.FromSeconds(1),
+        Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
         RequestTimeout = TimeSpan.FromSeconds(5),
     };
 
