@@ -220,6 +220,7 @@ public sealed partial class OpcUaClient
         {
             subscription.LastHeardTicks = _time.GetTimestamp();
             var sequence = message.SequenceNumber;
+            var published = AsUtc(message.PublishTime);
             var isKeepAlive = message.NotificationData is null or { Length: 0 };
             if (subscription.LastSequenceNumber is { } last)
             {
@@ -229,8 +230,14 @@ public sealed partial class OpcUaClient
                     // A keep-alive carries the sequence number the next message will have.
                     if (sequence != expected && IsNewer(sequence, expected))
                     {
-                        await RepublishRangeAsync(channel, subscription, expected, PreviousSequence(sequence), token).ConfigureAwait(false);
+                        await RepublishRangeAsync(channel, subscription, expected, PreviousSequence(sequence), published, token).ConfigureAwait(false);
                         subscription.LastSequenceNumber = PreviousSequence(sequence);
+                    }
+
+                    if (sequence == expected || IsNewer(sequence, expected))
+                    {
+                        // Nothing was missing up to this keep-alive: a gap found later starts here.
+                        subscription.LastPublishTime = published;
                     }
 
                     return;
@@ -245,7 +252,7 @@ public sealed partial class OpcUaClient
 
                 if (sequence != expected)
                 {
-                    await RepublishRangeAsync(channel, subscription, expected, PreviousSequence(sequence), token).ConfigureAwait(false);
+                    await RepublishRangeAsync(channel, subscription, expected, PreviousSequence(sequence), published, token).ConfigureAwait(false);
                 }
             }
             else if (isKeepAlive)
@@ -255,6 +262,7 @@ public sealed partial class OpcUaClient
 
             Deliver(subscription, message, republished: false);
             subscription.LastSequenceNumber = sequence;
+            subscription.LastPublishTime = published;
             _acknowledgements.Enqueue(new SubscriptionAcknowledgement { SubscriptionId = subscription.Id, SequenceNumber = sequence });
         }
         finally

@@ -65,6 +65,7 @@ public sealed partial class OpcUaClient
     {
         var oldId = subscription.Id;
         var lastSequence = subscription.LastSequenceNumber;
+        var lastPublished = subscription.LastPublishTime;
         var created = (CreateSubscriptionResponse)await channel.SendRequestAsync(
             WithHeader(NewCreateSubscriptionRequest(subscription.Options)), _options.RequestTimeout, token).ConfigureAwait(false);
         lock (_subscriptionsLock)
@@ -87,8 +88,9 @@ public sealed partial class OpcUaClient
         }
 
         var why = transferStatus is { } s ? $"transfer refused ({s.Name})" : "transfer not possible";
-        ReportGap(subscription, lastSequence is { } l ? NextSequence(l) : 0, 0,
-            $"subscription {oldId} was lost with its session ({why}); recreated as {subscription.Id}: changes while disconnected are missing, current values follow");
+        // The old subscription's numbers after the last one taken are gone with it; how many there were, nobody knows.
+        ReportGap(subscription, NextSequence(lastSequence ?? 0), null, _time.GetUtcNow(),
+            $"subscription {oldId} was lost with its session ({why}); recreated as {subscription.Id}: changes while disconnected are missing, current values follow", lastPublished);
         Log.SubscriptionRecovered(_logger, EndpointUrl, oldId, "recreated", subscription.Id);
     }
 
@@ -99,7 +101,10 @@ public sealed partial class OpcUaClient
         return request;
     }
 
-    /// <summary>After a transfer, republish the messages the server still holds that we have not delivered, in order.</summary>
+    /// <summary>
+    /// After a transfer, republish the messages we have not taken up to the newest the server still holds, in order;
+    /// those in between that it no longer holds are reported as a gap (they were lost, not skipped).
+    /// </summary>
     private async Task RepublishAfterReconnectAsync(CancellationToken token)
     {
         var channel = _channel;
@@ -114,11 +119,13 @@ public sealed partial class OpcUaClient
             await subscription.ProcessingLock.WaitAsync(token).ConfigureAwait(false);
             try
             {
-                var last = subscription.LastSequenceNumber;
-                foreach (var sequence in available.Where(s => last is null || IsNewer(s, last.Value)).Order())
+                var last = subscription.LastSequenceNumber ?? 0;
+                var newer = available.Where(s => IsNewer(s, last)).ToList();
+                if (newer.Count > 0)
                 {
-                    await RepublishRangeAsync(channel, subscription, sequence, sequence, token).ConfigureAwait(false);
-                    subscription.LastSequenceNumber = sequence;
+                    var newest = newer.Aggregate((a, b) => IsNewer(a, b) ? a : b);
+                    await RepublishRangeAsync(channel, subscription, NextSequence(last), newest, next: null, token).ConfigureAwait(false);
+                    subscription.LastSequenceNumber = newest;
                 }
             }
             finally

@@ -29,14 +29,28 @@ public sealed partial class OpcUaClient
         return forward < uint.MaxValue / 2;
     }
 
-    private async Task RepublishRangeAsync(ClientSecureChannel channel, Subscription subscription, uint first, uint last, CancellationToken token)
+    /// <summary>
+    /// Republishes <paramref name="first"/>..<paramref name="last"/> in order. Consecutive messages the server no longer
+    /// holds become one <see cref="NotificationGap"/>, from the last message before them to the first after them (the
+    /// next one republished, or <paramref name="next"/>: the publish time of the message that revealed the gap).
+    /// </summary>
+    private async Task RepublishRangeAsync(ClientSecureChannel channel, Subscription subscription, uint first, uint last, DateTimeOffset? next, CancellationToken token)
     {
         var count = 0;
+        uint? missingFrom = null;
+        var missingTo = first;
+        var missingWhy = "";
         for (var sequence = first; ; sequence = NextSequence(sequence))
         {
             if (++count > MaxRepublishPerGap)
             {
-                ReportGap(subscription, sequence, last, $"more than {MaxRepublishPerGap} messages missing; not republished");
+                var end = next ?? _time.GetUtcNow();
+                if (missingFrom is { } from)
+                {
+                    ReportGap(subscription, from, missingTo, end, missingWhy);
+                }
+
+                ReportGap(subscription, sequence, last, end, $"more than {MaxRepublishPerGap} messages missing; not republished");
                 return;
             }
 
@@ -48,24 +62,48 @@ public sealed partial class OpcUaClient
                     SubscriptionId = subscription.Id,
                     RetransmitSequenceNumber = sequence,
                 }, _options.RequestTimeout, token).ConfigureAwait(false);
+                MarkHeard();
+                var published = AsUtc(response.NotificationMessage.PublishTime);
+                if (missingFrom is { } from)
+                {
+                    ReportGap(subscription, from, missingTo, published, missingWhy);
+                    missingFrom = null;
+                }
+
                 Deliver(subscription, response.NotificationMessage, republished: true);
+                subscription.LastPublishTime = published;
                 _acknowledgements.Enqueue(new SubscriptionAcknowledgement { SubscriptionId = subscription.Id, SequenceNumber = sequence });
             }
             catch (ServiceResultException ex) when (ex.StatusCode.Code is StatusCodes.BadMessageNotAvailable or StatusCodes.BadSequenceNumberUnknown)
             {
-                ReportGap(subscription, sequence, sequence, $"the server no longer holds message {sequence} ({ex.StatusCode.Name})");
+                missingFrom ??= sequence;
+                missingTo = sequence;
+                missingWhy = $"the server no longer holds them ({ex.StatusCode.Name})";
             }
 
             if (sequence == last)
             {
+                if (missingFrom is { } from)
+                {
+                    ReportGap(subscription, from, missingTo, next ?? _time.GetUtcNow(), missingWhy);
+                }
+
                 return;
             }
         }
     }
 
-    private void ReportGap(Subscription subscription, uint first, uint last, string reason)
+    /// <summary>
+    /// Reports messages <paramref name="first"/>..<paramref name="last"/> lost, from <paramref name="start"/> (the
+    /// subscription's last publish time when not given) to <paramref name="end"/>.
+    /// </summary>
+    private void ReportGap(Subscription subscription, uint first, uint? last, DateTimeOffset end, string reason, DateTimeOffset? start = null)
     {
-        Log.Gap(_logger, EndpointUrl, subscription.Id, first, last, reason);
-        subscription.Deliver(new NotificationGap(subscription, first, last, reason));
+        var gap = new NotificationGap(subscription, first, last, start ?? subscription.LastPublishTime, end, reason);
+        Log.Gap(_logger, EndpointUrl, subscription.Id, gap.MissingRange, (long)gap.Duration.TotalMilliseconds, gap.Start, gap.End, reason);
+        subscription.Deliver(gap);
     }
+
+    /// <summary>A publish time from the wire (UTC ticks; MinValue when the server sent none) as an offset.</summary>
+    private static DateTimeOffset AsUtc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc), TimeSpan.Zero);
 }

@@ -60,6 +60,7 @@ public sealed partial class OpcUaClient
         // message 1 among the outstanding Publish responses makes us republish 1 instead of skipping it as old.
         subscription.LastSequenceNumber = 0;
         subscription.LastHeardTicks = _time.GetTimestamp();
+        subscription.LastPublishTime = _time.GetUtcNow();
     }
 
     private async Task ReadServerLimitsAsync(CancellationToken cancellationToken)

@@ -307,8 +307,8 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Keep-alive read on {Endpoint} returned {Status}")]
         public static partial void KeepAliveBadStatus(ILogger logger, string endpoint, string status);
 
-        [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} on {Endpoint} lost notifications {First}..{Last}: {Reason}")]
-        public static partial void Gap(ILogger logger, string endpoint, uint subscriptionId, uint first, uint last, string reason);
+        [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} on {Endpoint} lost notifications {Range} covering {DurationMs} ms, {Start:O} to {End:O}: {Reason}")]
+        public static partial void Gap(ILogger logger, string endpoint, uint subscriptionId, string range, long durationMs, DateTimeOffset start, DateTimeOffset end, string reason);
 
         [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Publish on {Endpoint} failed with {Status}: {Reason}")]
         public static partial void PublishFailed(ILogger logger, string endpoint, string status, string reason);

@@ -122,6 +122,7 @@ public sealed class ServerOutageTests
             server = await OurServerPeer.StartAsync(new OurServerSettings { Port = port });
             var listening = TimeProvider.System.GetUtcNow();
             var back = await changes.WaitForAsync(c => c.Status == ConnectionStatus.Connected && c.Outage is not null, Wait);
+            var gap = (await SubscriptionTests.Collect<NotificationGap>(subscription, 1))[0];
             await SubscriptionTests.Collect<DataChangeBatch>(subscription, 2);
 
             var failed = changes.All.Where(c => c.Status == ConnectionStatus.Reconnecting && c.Attempt > 0).ToList();
@@ -150,6 +151,9 @@ public sealed class ServerOutageTests
             Assert.True(outage.Start <= outage.DetectedAt && outage.DetectedAt < outage.End && outage.End <= back.At, outage.ToString());
             Assert.All(failed, c => Assert.Equal(first.Outage, c.Outage));
 
+            // The subscription was recreated on the new server: its gap spans the outage.
+            Assert.Null(gap.LastMissing);
+            Assert.True(gap.Start <= outage.DetectedAt && gap.End >= outage.DetectedAt, $"gap {gap.Start:O}..{gap.End:O}, outage {outage}");
             _log.AssertNoErrors();
         }
         finally

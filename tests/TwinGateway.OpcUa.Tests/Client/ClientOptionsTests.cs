@@ -2,7 +2,7 @@ using TwinGateway.OpcUa.Client;
 
 namespace TwinGateway.OpcUa.Tests.Client;
 
-/// <summary>The reconnect policy's delays, the options' validation and sequence-number order: pure logic.</summary>
+/// <summary>The reconnect policy's delays, the options' validation and the wording of a lost range: pure logic.</summary>
 public sealed class ClientOptionsTests
 {
     [Fact]
@@ -64,6 +64,14 @@ public sealed class ClientOptionsTests
 
         Assert.Contains("Reconnect.MaxDelay", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(130u, 130u, "130")]
+    [InlineData(129u, 140u, "129..140")]
+    [InlineData(uint.MaxValue, 2u, "4294967295..2")]
+    [InlineData(129u, null, "129 onwards")]
+    public void A_lost_range_reads_as_the_numbers_lost(uint first, uint? last, string expected) =>
+        Assert.Equal(expected, NotificationGap.FormatRange(first, last));
 
     [Theory]
     [InlineData(1u, 2u, true)]
