@@ -35,15 +35,25 @@ public sealed record OpcUaClientOptions
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How often the session is checked when nothing else proves the server alive (a read of ServerStatus/State).
-    /// A missed check, like a subscription silent past its keep-alive, starts a reconnect.
+    /// How long the client lets the server stay silent before it asks whether the server is still there. Anything the
+    /// server sends (a response, a Publish response with data or a subscription keep-alive) counts as hearing from it;
+    /// after one interval without a word the client sends a keep-alive request (a Read of ServerStatus/State) that the
+    /// server answers at once. Default 5 s, as in the OPC Foundation's .NET stack: at most one small request per
+    /// interval to an idle server, none while data flows.
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>First reconnect delay; doubles up to <see cref="ReconnectMaxDelay"/>.</summary>
-    public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// Keep-alive intervals the server may leave a keep-alive request unanswered before the connection counts as lost:
+    /// after <c>KeepAliveInterval x (1 + MaxMissedKeepAlives)</c> without a word from the server the client drops the
+    /// socket and reconnects, with a reason that says the server stopped answering. This holds even while the TCP
+    /// connection stays open (a hung or SIGSTOPped server). Default 1: a hung server is noticed within two keep-alive
+    /// intervals; raise it where a server is known to stall for longer and still be healthy.
+    /// </summary>
+    public int MaxMissedKeepAlives { get; init; } = 1;
 
-    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>How long the client waits between reconnect attempts (see <see cref="ReconnectPolicy"/>).</summary>
+    public ReconnectPolicy Reconnect { get; init; } = new();
 
     /// <summary>Publish requests kept outstanding per session (OPC 10000-4 §5.13.5 asks for several).</summary>
     public int PublishRequestCount { get; init; } = 3;
@@ -55,4 +65,103 @@ public sealed record OpcUaClientOptions
 
     /// <summary>Items per CreateMonitoredItems call when the server does not say its limit.</summary>
     public int DefaultMonitoredItemsPerCall { get; init; } = 1000;
+
+    /// <summary>Every problem with these settings, each naming the setting; empty when they can be used.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (KeepAliveInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"KeepAliveInterval is {KeepAliveInterval}; it must be above zero");
+        }
+
+        if (MaxMissedKeepAlives < 1)
+        {
+            problems.Add($"MaxMissedKeepAlives is {MaxMissedKeepAlives}; it must be at least 1");
+        }
+
+        if (Reconnect is null)
+        {
+            problems.Add("Reconnect is null; leave it out for the default policy");
+        }
+        else
+        {
+            problems.AddRange(Reconnect.Validate());
+        }
+
+        if (RequestTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"RequestTimeout is {RequestTimeout}; it must be above zero");
+        }
+
+        return problems;
+    }
+}
+
+/// <summary>
+/// How an <see cref="OpcUaClient"/> retries after it lost its connection: it waits <see cref="InitialDelay"/> before
+/// the first attempt and doubles the wait after each failed attempt, never beyond <see cref="MaxDelay"/>. The delays
+/// are honoured exactly (no jitter, no hidden floor or cap), so a server that listens again is reconnected within
+/// <see cref="MaxDelay"/> plus the time a connect takes.
+/// </summary>
+public sealed record ReconnectPolicy
+{
+    /// <summary>
+    /// Wait before the first attempt after a loss. Default 250 ms: a dropped socket to a server that is still up is
+    /// back almost at once, and a server going down is not hammered.
+    /// </summary>
+    public TimeSpan InitialDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The longest wait between two attempts. Default 5 s: a refused connect costs nothing, and a PLC that comes back
+    /// loses at most 5 s more of data (the old fixed 15 s cap turned a 15 s outage into 31 s without data). A gateway
+    /// that promises "reconnected within N s of the controller listening again" sets it to N.
+    /// </summary>
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The wait before attempt <paramref name="attempt"/> (1 for the first after a loss).</summary>
+    public TimeSpan DelayBefore(int attempt)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(attempt);
+        var delay = InitialDelay;
+        for (var i = 1; i < attempt && delay < MaxDelay; i++)
+        {
+            delay = NextDelay(delay);
+        }
+
+        return delay < MaxDelay ? delay : MaxDelay;
+    }
+
+    /// <summary>The wait after a failed attempt that followed a wait of <paramref name="previous"/>: twice as long, at most <see cref="MaxDelay"/>.</summary>
+    public TimeSpan NextDelay(TimeSpan previous)
+    {
+        if (previous <= TimeSpan.Zero)
+        {
+            // An immediate first attempt still backs off: the second waits a tenth of the cap.
+            return TimeSpan.FromTicks(Math.Max(1, MaxDelay.Ticks / 10));
+        }
+
+        return previous.Ticks >= MaxDelay.Ticks / 2 ? MaxDelay : TimeSpan.FromTicks(previous.Ticks * 2);
+    }
+
+    /// <summary>Every problem with this policy, each naming the setting.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (InitialDelay < TimeSpan.Zero)
+        {
+            problems.Add($"Reconnect.InitialDelay is {InitialDelay}; it must not be negative");
+        }
+
+        if (MaxDelay <= TimeSpan.Zero)
+        {
+            problems.Add($"Reconnect.MaxDelay is {MaxDelay}; it must be above zero");
+        }
+        else if (InitialDelay > MaxDelay)
+        {
+            problems.Add($"Reconnect.InitialDelay ({InitialDelay}) is longer than Reconnect.MaxDelay ({MaxDelay})");
+        }
+
+        return problems;
+    }
 }

@@ -31,6 +31,8 @@ public sealed partial class OpcUaClient : IAsyncDisposable
     private uint _requestHandle;
     private int _disposed;
     private ConnectionStateChange _state;
+    private long _lastHeardTicks;
+    private ConnectionOutage? _outage;
 
     private OpcUaClient(string endpointUrl, OpcUaClientOptions options, TimeProvider time, ILogger logger)
     {
@@ -72,7 +74,13 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         ILogger? logger = null,
         CancellationToken cancellationToken = default)
     {
-        var client = new OpcUaClient(endpointUrl, options ?? new OpcUaClientOptions(), timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance);
+        options ??= new OpcUaClientOptions();
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("invalid OPC UA client options: " + string.Join("; ", problems), nameof(options));
+        }
+
+        var client = new OpcUaClient(endpointUrl, options, timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance);
         try
         {
             client.SetState(ConnectionStatus.Connecting, StatusCodes.Good, $"connecting to {endpointUrl}");
@@ -93,20 +101,32 @@ public sealed partial class OpcUaClient : IAsyncDisposable
     private Task<ClientSecureChannel> OpenChannelAsync(CancellationToken cancellationToken) =>
         ClientSecureChannel.OpenAsync(EndpointUrl, _options.Channel, _time, _logger, cancellationToken);
 
-    private void OnConnected(ClientSecureChannel channel, string how)
+    private void OnConnected(ClientSecureChannel channel, string how, ConnectionOutage? ended = null)
     {
         _channel = channel;
-        SetState(ConnectionStatus.Connected, StatusCodes.Good, how);
+        MarkHeard();
+        _outage = null;
+        SetState(ConnectionStatus.Connected, StatusCodes.Good, how, ended);
         _connected.TrySetResult();
     }
 
-    private void SetState(ConnectionStatus status, uint reason, string message)
+    private void SetState(ConnectionStatus status, uint reason, string message, ConnectionOutage? outage = null, int attempt = 0, TimeSpan? nextAttemptDelay = null)
     {
-        var change = new ConnectionStateChange(status, reason, message, _time.GetUtcNow());
+        var change = new ConnectionStateChange(status, reason, message, _time.GetUtcNow())
+        {
+            Outage = outage,
+            Attempt = attempt,
+            NextAttemptDelay = nextAttemptDelay,
+        };
         _state = change;
         _stateChanges.Writer.TryWrite(change);
         Log.StateChanged(_logger, EndpointUrl, status, change.Reason.Name, message);
     }
+
+    /// <summary>Something arrived from the server: it is alive (see <see cref="OpcUaClientOptions.KeepAliveInterval"/>).</summary>
+    private void MarkHeard() => Volatile.Write(ref _lastHeardTicks, _time.GetTimestamp());
+
+    private TimeSpan SilentFor => _time.GetElapsedTime(Volatile.Read(ref _lastHeardTicks));
 
     private RequestHeader NewHeader(TimeSpan? timeout = null) => new()
     {
@@ -129,6 +149,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         var channel = await WaitForChannelAsync(effective, cancellationToken).ConfigureAwait(false);
         request.RequestHeader = NewHeader(effective);
         var response = await channel.SendRequestAsync(request, effective, cancellationToken).ConfigureAwait(false);
+        MarkHeard();
         return response as TResponse
             ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse, $"expected {typeof(TResponse).Name}, got {response.GetType().Name}");
     }
@@ -209,159 +230,6 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Watches the channel and the server; reconnects on failure. Runs until the client is disposed.</summary>
-    private async Task SuperviseAsync()
-    {
-        var token = _stopping.Token;
-        while (!token.IsCancellationRequested)
-        {
-            var channel = _channel;
-            if (channel is null)
-            {
-                return;
-            }
-
-            var reason = await WaitForTroubleAsync(channel, token).ConfigureAwait(false);
-            if (reason is null)
-            {
-                return;
-            }
-
-            await ReconnectAsync(reason, token).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Returns why the connection must be rebuilt, or null when the client is stopping.</summary>
-    private async Task<ServiceResultException?> WaitForTroubleAsync(ClientSecureChannel channel, CancellationToken token)
-    {
-        while (!token.IsCancellationRequested)
-        {
-            var closed = channel.Closed;
-            var delay = Task.Delay(_options.KeepAliveInterval, _time, token);
-            var first = await Task.WhenAny(closed, delay).ConfigureAwait(false);
-            if (first == closed)
-            {
-                return token.IsCancellationRequested ? null : closed.Result;
-            }
-
-            if (token.IsCancellationRequested)
-            {
-                return null;
-            }
-
-            if (SubscriptionsSilentTooLong() is { } silent)
-            {
-                channel.AbortSocket();
-                return new ServiceResultException(StatusCodes.BadNoCommunication, silent);
-            }
-
-            if (HasLivePublishing())
-            {
-                continue;
-            }
-
-            try
-            {
-                var read = new ReadRequest
-                {
-                    RequestHeader = NewHeader(_options.KeepAliveInterval),
-                    NodesToRead = [new ReadValueId { NodeId = new NodeId(VariableIds.Server_ServerStatus_State), AttributeId = Attributes.Value }],
-                };
-                var response = (ReadResponse)await channel.SendRequestAsync(read, _options.KeepAliveInterval, token).ConfigureAwait(false);
-                if (response.Results is [{ StatusCode.IsBad: true } bad])
-                {
-                    Log.KeepAliveBadStatus(_logger, EndpointUrl, bad.StatusCode.Name);
-                }
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return null;
-            }
-            catch (ServiceResultException ex)
-            {
-                if (ex.StatusCode.Code is StatusCodes.BadSessionIdInvalid or StatusCodes.BadSessionClosed or StatusCodes.BadSessionNotActivated
-                    or StatusCodes.BadRequestTimeout or StatusCodes.BadTimeout || !channel.IsOpen)
-                {
-                    channel.AbortSocket();
-                    return new ServiceResultException(ex.StatusCode, "keep-alive failed: " + ex.Reason, ex);
-                }
-            }
-        }
-
-        return null;
-    }
-
-    private async Task ReconnectAsync(ServiceResultException reason, CancellationToken token)
-    {
-        await _reconnectLock.WaitAsync(token).ConfigureAwait(false);
-        try
-        {
-            if (_connected.Task.IsCompleted)
-            {
-                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            SetState(ConnectionStatus.Reconnecting, reason.StatusCode.Code, reason.Reason);
-            var old = _channel;
-            if (old is not null)
-            {
-                await old.DisposeAsync().ConfigureAwait(false);
-            }
-
-            var delay = _options.ReconnectMinDelay;
-            var attempt = 0;
-            while (!token.IsCancellationRequested)
-            {
-                attempt++;
-                try
-                {
-                    await Task.Delay(delay, _time, token).ConfigureAwait(false);
-                    var channel = await OpenChannelAsync(token).ConfigureAwait(false);
-                    string how;
-                    try
-                    {
-                        await ActivateSessionAsync(channel, token).ConfigureAwait(false);
-                        how = "reactivated";
-                    }
-                    catch (ServiceResultException ex) when (channel.IsOpen && ex.StatusCode.IsBad)
-                    {
-                        Log.SessionLost(_logger, EndpointUrl, ex.StatusCode.Name, ex.Reason);
-                        await CreateAndActivateSessionAsync(channel, token).ConfigureAwait(false);
-                        how = await RecoverSubscriptionsAsync(channel, token).ConfigureAwait(false);
-                    }
-
-                    ReconnectCount++;
-                    LastRecovery = how;
-                    OnConnected(channel, $"reconnected after {attempt} attempt(s): session {how}");
-                    await RepublishAfterReconnectAsync(token).ConfigureAwait(false);
-                    RestartPublishing();
-                    return;
-                }
-                catch (OperationCanceledException) when (token.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (ServiceResultException ex)
-                {
-                    Log.ReconnectFailed(_logger, EndpointUrl, attempt, ex.StatusCode.Name, ex.Reason, (long)delay.TotalMilliseconds);
-                    SetState(ConnectionStatus.Reconnecting, ex.StatusCode.Code, $"attempt {attempt} failed: {ex.Reason}");
-                }
-                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // Never let the supervisor die: whatever a broken network throws, the next attempt follows.
-                    Log.ReconnectFailed(_logger, EndpointUrl, attempt, "BadConnectionClosed", ex.Message, (long)delay.TotalMilliseconds);
-                    SetState(ConnectionStatus.Reconnecting, StatusCodes.BadConnectionClosed, $"attempt {attempt} failed: {ex.Message}");
-                }
-
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
-            }
-        }
-        finally
-        {
-            _reconnectLock.Release();
-        }
-    }
-
     /// <summary>Closes the session (deleting its subscriptions) and the channel.</summary>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
@@ -388,7 +256,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
             await channel.CloseAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        SetState(ConnectionStatus.Closed, StatusCodes.Good, "closed by the application");
+        SetState(ConnectionStatus.Closed, StatusCodes.Good, "closed by the application", _outage);
         CompleteSubscriptions();
         _stateChanges.Writer.TryComplete();
     }
@@ -427,7 +295,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "OPC UA connection to {Endpoint}: {Status} ({Reason}) {Detail}")]
         public static partial void StateChanged(ILogger logger, string endpoint, ConnectionStatus status, string reason, string detail);
 
-        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} to {Endpoint} failed with {Status}: {Reason}; next try in {DelayMs} ms or later")]
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} to {Endpoint} failed with {Status}: {Reason}; next try in {DelayMs} ms")]
         public static partial void ReconnectFailed(ILogger logger, string endpoint, int attempt, string status, string reason, long delayMs);
 
         [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Session on {Endpoint} is gone ({Status}: {Reason}); creating a new one")]
@@ -439,13 +307,19 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Keep-alive read on {Endpoint} returned {Status}")]
         public static partial void KeepAliveBadStatus(ILogger logger, string endpoint, string status);
 
-        [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} on {Endpoint} lost notifications {First}..{Last}: {Reason}")]
-        public static partial void Gap(ILogger logger, string endpoint, uint subscriptionId, uint first, uint last, string reason);
+        [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} on {Endpoint} lost notifications {Range} covering {DurationMs} ms, {Start:O} to {End:O}: {Reason}")]
+        public static partial void Gap(ILogger logger, string endpoint, uint subscriptionId, string range, long durationMs, DateTimeOffset start, DateTimeOffset end, string reason);
 
         [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Publish on {Endpoint} failed with {Status}: {Reason}")]
         public static partial void PublishFailed(ILogger logger, string endpoint, string status, string reason);
 
         [LoggerMessage(EventId = 1108, Level = LogLevel.Information, Message = "Subscription {SubscriptionId} on {Endpoint} {How} as {NewId}")]
         public static partial void SubscriptionRecovered(ILogger logger, string endpoint, uint subscriptionId, string how, uint newId);
+
+        [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "OPC UA server {Endpoint} stopped answering: nothing received for {SilentMs} ms (keep-alive every {KeepAliveMs} ms, {Missed} unanswered allowed); reconnecting")]
+        public static partial void ServerStoppedAnswering(ILogger logger, string endpoint, long silentMs, long keepAliveMs, int missed);
+
+        [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Reconnected to {Endpoint} after {Attempts} attempt(s): no data for {DurationMs} ms, {Start:O} to {End:O} ({Status}: {Cause}); session {How}")]
+        public static partial void Reconnected(ILogger logger, string endpoint, int attempts, long durationMs, DateTimeOffset start, DateTimeOffset end, string status, string cause, string how);
     }
 }

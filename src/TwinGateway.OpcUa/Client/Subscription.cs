@@ -105,11 +105,41 @@ public sealed record SubscriptionStatusChanged(Subscription Subscription, Status
     : SubscriptionEvent(Subscription);
 
 /// <summary>
-/// Notifications that were lost and could not be republished: the sequence numbers, or (when the subscription had
-/// to be recreated) the time span whose changes are gone. Never silent.
+/// Notifications that were lost and could not be republished: which messages and the time span whose changes are gone.
+/// Never silent. A consumer records it as a gap from <see cref="Start"/> to <see cref="End"/> with <see cref="Reason"/>.
 /// </summary>
-public sealed record NotificationGap(Subscription Subscription, uint FirstMissing, uint LastMissing, string Reason)
-    : SubscriptionEvent(Subscription);
+/// <param name="Subscription">The subscription that lost them.</param>
+/// <param name="FirstMissing">Sequence number of the first message lost.</param>
+/// <param name="LastMissing">
+/// Sequence number of the last message lost; null when it cannot be known because the subscription itself was lost
+/// with its session and recreated (everything from <paramref name="FirstMissing"/> on, of the old subscription).
+/// </param>
+/// <param name="Start">
+/// Publish time of the last message (data or keep-alive) received in order before the gap: nothing before it was lost.
+/// The subscription's creation time (client clock) when nothing was received yet.
+/// </param>
+/// <param name="End">
+/// Publish time of the first message received after the gap; when that is not known (a subscription recreated, a
+/// transfer whose retained messages were gone), the time the loss was found (client clock), after which current
+/// values follow.
+/// </param>
+/// <param name="Reason">Why the messages are gone, in words.</param>
+public sealed record NotificationGap(Subscription Subscription, uint FirstMissing, uint? LastMissing, DateTimeOffset Start, DateTimeOffset End, string Reason)
+    : SubscriptionEvent(Subscription)
+{
+    /// <summary>The time span whose changes are lost (zero when the server's and the client's clocks disagree the other way).</summary>
+    public TimeSpan Duration => End > Start ? End - Start : TimeSpan.Zero;
+
+    /// <summary>The lost sequence numbers in words: <c>130</c>, <c>130..140</c> or <c>130 onwards</c>.</summary>
+    public string MissingRange => FormatRange(FirstMissing, LastMissing);
+
+    internal static string FormatRange(uint first, uint? last) => last switch
+    {
+        null => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{first} onwards"),
+        { } l when l == first => first.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        { } l => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{first}..{l}"),
+    };
+}
 
 /// <summary>
 /// A subscription on an <see cref="OpcUaClient"/>'s session. Survives reconnects: the client transfers or recreates it,
@@ -161,6 +191,12 @@ public sealed class Subscription
     internal uint? LastSequenceNumber { get; set; }
 
     internal long LastHeardTicks { get; set; }
+
+    /// <summary>
+    /// Publish time of the last message (data or keep-alive) taken in order, or the creation time before the first:
+    /// where a gap found next starts.
+    /// </summary>
+    internal DateTimeOffset LastPublishTime { get; set; }
 
     internal SemaphoreSlim ProcessingLock { get; } = new(1, 1);
 

@@ -35,9 +35,8 @@ public abstract class ReconnectTests(string kind) : IAsyncLifetime
 
     private OpcUaClientOptions FastRecovery => new()
     {
-        KeepAliveInterval = TimeSpan.FromMilliseconds(500),
-        ReconnectMinDelay = TimeSpan.FromMilliseconds(100),
-        ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        KeepAliveInterval = TimeSpan.FromSeconds(1),
+        Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
         RequestTimeout = TimeSpan.FromSeconds(5),
     };
 
@@ -99,6 +98,14 @@ public abstract class ReconnectTests(string kind) : IAsyncLifetime
 
         Assert.Equal("recreated", client.LastRecovery);
         Assert.Contains($"subscription {oldId} was lost", gap.Reason, StringComparison.Ordinal);
+        // The old subscription's messages from the one after the last taken are gone; how many, nobody can know.
+        Assert.True(gap.FirstMissing >= 2, $"first missing {gap.FirstMissing}");
+        Assert.Null(gap.LastMissing);
+        Assert.Equal($"{gap.FirstMissing} onwards", gap.MissingRange);
+        Assert.True(gap.Start < gap.End && gap.Duration > TimeSpan.Zero, $"gap {gap.Start:O} to {gap.End:O}");
+        var warning = Assert.Single(_log.Entries, e => e.Id.Id == 1106).Message;
+        Assert.DoesNotContain("..0", warning, StringComparison.Ordinal);
+        Assert.Contains($"lost notifications {gap.FirstMissing} onwards covering {(long)gap.Duration.TotalMilliseconds} ms", warning, StringComparison.Ordinal);
         Assert.True(subscription.Id != 0);
         Assert.True(subscription.Items.Single().IsCreated);
         // The restarted server counts from its start again: the values are fresh, not replayed.
