@@ -130,6 +130,15 @@ internal sealed partial class ControllerLink
             SessionName = $"TwinGateway {_line.Id}/{_controller.Id}",
             Identity = identity,
             RequestTimeout = TimeSpan.FromSeconds(10),
+            // A hung controller (the socket open, nothing answering) is lost after two keep-alive periods of silence,
+            // and a returning one is reconnected within Gateway:ReconnectSeconds of listening again.
+            KeepAliveInterval = TimeSpan.FromSeconds(_options.KeepAliveSeconds),
+            MaxMissedKeepAlives = 1,
+            Reconnect = new ReconnectPolicy
+            {
+                InitialDelay = TimeSpan.FromSeconds(Math.Min(0.25, _options.ReconnectSeconds)),
+                MaxDelay = TimeSpan.FromSeconds(_options.ReconnectSeconds),
+            },
             Channel = new OpcUa.Channel.ClientChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) },
         };
     }
@@ -186,7 +195,7 @@ internal sealed partial class ControllerLink
     /// pipeline, so the recorder, export, replay and drift see where the gap starts (the first Good value after the
     /// reconnect ends it). Once per outage.
     /// </summary>
-    private async Task MarkGapAsync(string reason, CancellationToken stopping)
+    private async Task MarkGapAsync(string reason, CancellationToken stopping, DateTimeOffset? lastHeard = null)
     {
         if (!_delivering)
         {
@@ -194,7 +203,8 @@ internal sealed partial class ControllerLink
         }
 
         _delivering = false;
-        var now = _time.GetUtcNow().UtcDateTime;
+        // The gap starts when the controller was last heard from, where the client knows it.
+        var now = (lastHeard ?? _time.GetUtcNow()).UtcDateTime;
         var samples = new LineSample[Signals.Count];
         for (var i = 0; i < samples.Length; i++)
         {
@@ -241,7 +251,7 @@ internal sealed partial class ControllerLink
                     case ConnectionStatus.Reconnecting:
                         var reason = change.Reason.IsGood ? change.Message : $"{change.Reason.Name}: {change.Message}";
                         SetStatus(LinkState.Reconnecting, reason);
-                        await MarkGapAsync(reason, stopping).ConfigureAwait(false);
+                        await MarkGapAsync(reason, stopping, change.Outage?.Start).ConfigureAwait(false);
                         break;
                     case ConnectionStatus.Connected:
                         SetStatus(LinkState.Connected, change.Message);

@@ -25,8 +25,17 @@ public sealed class GatewayOptions
     /// <summary>Twin step in milliseconds (also the sampling interval of the controllers' signals).</summary>
     public int StepMilliseconds { get; set; } = 100;
 
-    /// <summary>Seconds between connection attempts to a controller that is down.</summary>
+    /// <summary>
+    /// The longest wait between connection attempts to a controller that is down: a controller that comes back is
+    /// connected again within this many seconds of listening.
+    /// </summary>
     public double ReconnectSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Seconds of silence from a controller before the gateway asks it for a keep-alive; after two such periods with
+    /// no answer (a hung PLC: the connection open, nothing answering) the connection counts as lost.
+    /// </summary>
+    public double KeepAliveSeconds { get; set; } = 2;
 
     /// <summary>Where the gRPC API listens (HTTP/2 without TLS, loopback by default).</summary>
     public string ApiUrl { get; set; } = "http://127.0.0.1:5080";
@@ -68,6 +77,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.ReconnectSeconds is <= 0 or > 3600)
         {
             problems.Add($"Gateway:ReconnectSeconds is {options.ReconnectSeconds}; it must be above 0 and at most 3600");
+        }
+
+        if (options.KeepAliveSeconds is < 0.1 or > 600)
+        {
+            problems.Add($"Gateway:KeepAliveSeconds is {options.KeepAliveSeconds}; it must be 0.1..600");
         }
 
         if (!Uri.TryCreate(options.ApiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
