@@ -110,6 +110,19 @@ public abstract class Node
         _ => Bad(StatusCodes.BadAttributeIdInvalid),
     };
 
+    /// <summary>
+    /// Reads an attribute as of <paramref name="now"/>, the server's clock reading for this read (the ServerTimestamp);
+    /// only a variable's Value depends on it.
+    /// </summary>
+    public virtual DataValue ReadAttribute(uint attributeId, DateTime now) => ReadAttribute(attributeId);
+
+    /// <summary>
+    /// The value as it leaves the server at <paramref name="serverTime"/>: a source time later than the server time
+    /// (a clock ahead of ours, or a value pushed after the read took its reading) is brought back to the server time,
+    /// as a SourceTimestamp after the ServerTimestamp is impossible (OPC 10000-4 §7.11).
+    /// </summary>
+    internal static DateTime SourceTimeAt(DateTime sourceTime, DateTime serverTime) => sourceTime > serverTime ? serverTime : sourceTime;
+
     protected static DataValue Good(Variant value) => new(value);
 
     protected static DataValue Bad(uint status) => new(default, status);

@@ -14,10 +14,14 @@ public sealed class UaAddressSpace
     private readonly ConcurrentDictionary<NodeId, Node> _nodes = new();
     private readonly ConcurrentDictionary<(NodeId Type, NodeId Base), bool> _subtypeCache = new();
     private readonly Lock _namespacesLock = new();
+    private readonly TimeProvider _time;
     private string[] _namespaces;
 
-    public UaAddressSpace(string serverUri)
+    /// <param name="serverUri">The server's own namespace (index 1).</param>
+    /// <param name="time">The server's clock: it stamps initial values, so none is later than a read's ServerTimestamp.</param>
+    public UaAddressSpace(string serverUri, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _namespaces = [OpcUaNamespace, serverUri];
         StandardNodes.AddTo(this);
     }
@@ -65,6 +69,11 @@ public sealed class UaAddressSpace
         where T : Node
     {
         ArgumentNullException.ThrowIfNull(node);
+        if (node is VariableNode variable)
+        {
+            variable.Clock = _time;
+        }
+
         if (!_nodes.TryAdd(node.NodeId, node))
         {
             throw new ServiceResultException(StatusCodes.BadNodeIdExists, $"node {node.NodeId} already exists");
@@ -277,7 +286,7 @@ public sealed class UaAddressSpace
                 $"initial value of {nodeId} is a {initialValue.Type}{(initialValue.IsArray ? "[]" : "")}, but the variable is {dataType} with rank {valueRank}");
         }
 
-        variable.SetValue(initialValue, DateTime.UtcNow);
+        variable.SetValue(initialValue, _time.GetUtcNow().UtcDateTime);
         Add(variable);
         AddReference(parent, isProperty ? new NodeId(ReferenceTypeIds.HasProperty) : ChildReference(parentNode!), nodeId);
         AddReference(nodeId, new NodeId(ReferenceTypeIds.HasTypeDefinition),
