@@ -1,3 +1,4 @@
+using TwinGateway.OpcUa.Encoding;
 using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.OpcUa.Server.AddressSpace;
@@ -175,6 +176,16 @@ public sealed class ObjectTypeNode(NodeId nodeId, QualifiedName browseName, Loca
 public sealed class DataTypeNode(NodeId nodeId, QualifiedName browseName, LocalizedText? displayName = null) : TypeNode(nodeId, browseName, displayName)
 {
     public override NodeClass NodeClass => NodeClass.DataType;
+
+    /// <summary>
+    /// The DataTypeDefinition attribute (OPC 10000-3 §5.8.3): a <see cref="StructureDefinition"/> or <see cref="EnumDefinition"/>
+    /// from which a client that does not know the type encodes and decodes its values. Null: the attribute is absent.
+    /// </summary>
+    public IEncodeable? Definition { get; set; }
+
+    public override DataValue ReadAttribute(uint attributeId) => attributeId == Attributes.DataTypeDefinition
+        ? Definition is { } definition ? Good(new Variant(new ExtensionObject(definition))) : Bad(StatusCodes.BadAttributeIdInvalid)
+        : base.ReadAttribute(attributeId);
 }
 
 public sealed class ReferenceTypeNode(NodeId nodeId, QualifiedName browseName, LocalizedText? displayName = null) : TypeNode(nodeId, browseName, displayName)

@@ -294,6 +294,31 @@ public sealed class UaAddressSpace
         return variable;
     }
 
+    /// <summary>
+    /// Adds a structured DataType that clients learn from its DataTypeDefinition attribute: the DataType (a subtype of
+    /// <paramref name="baseType"/>, Structure by default) and its "Default Binary" encoding object, joined by HasEncoding.
+    /// The definition's DefaultEncodingId and BaseDataType are filled in. Values of the type are ExtensionObjects whose
+    /// TypeId is <paramref name="binaryEncodingId"/>; the server stores them as they come.
+    /// </summary>
+    public DataTypeNode AddStructureDataType(NodeId dataTypeId, string browseName, NodeId binaryEncodingId, StructureDefinition definition, NodeId? baseType = null)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var parent = baseType ?? new NodeId(DataTypeIds.Structure);
+        if (Find(parent) is not DataTypeNode)
+        {
+            throw new ServiceResultException(StatusCodes.BadTypeDefinitionInvalid, $"base type {parent} of {dataTypeId} is not a DataType node");
+        }
+
+        definition.DefaultEncodingId = binaryEncodingId;
+        definition.BaseDataType = parent;
+        var dataType = Add(new DataTypeNode(dataTypeId, new QualifiedName(dataTypeId.NamespaceIndex, browseName)) { Definition = definition });
+        AddReference(parent, new NodeId(ReferenceTypeIds.HasSubtype), dataTypeId);
+        Add(new ObjectNode(binaryEncodingId, new QualifiedName(0, "Default Binary")));
+        AddReference(dataTypeId, new NodeId(ReferenceTypeIds.HasEncoding), binaryEncodingId);
+        AddReference(binaryEncodingId, new NodeId(ReferenceTypeIds.HasTypeDefinition), new NodeId(ObjectTypeIds.DataTypeEncodingType));
+        return dataType;
+    }
+
     /// <summary>Adds a method with typed arguments; the handler runs after the arguments were checked against them.</summary>
     public MethodNode AddMethod(
         NodeId parent,
