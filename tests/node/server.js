@@ -102,10 +102,53 @@ const userCertificateManager = new OPCUACertificateManager({
     rootFolder: path.join(pkiRoot, "UserPKI")
 });
 
+// A structure no client knows in advance, described by its DataTypeDefinition only (the same as TestPointType in our
+// server's Test folder): TestPointType { X: Double, Y: Double, Label: String } with its Default Binary encoding.
+const typesNamespaceUri = "urn:twingateway:test:types";
+const typesNodeSet = path.join(pkiRoot, "twingateway-test-types.NodeSet2.xml");
+fs.writeFileSync(
+    typesNodeSet,
+    `<?xml version="1.0" encoding="utf-8"?>
+<UANodeSet xmlns="http://opcfoundation.org/UA/2011/03/UANodeSet.xsd">
+  <NamespaceUris><Uri>${typesNamespaceUri}</Uri></NamespaceUris>
+  <Models>
+    <Model ModelUri="${typesNamespaceUri}" Version="1.0.0" PublicationDate="2026-01-01T00:00:00Z">
+      <RequiredModel ModelUri="http://opcfoundation.org/UA/" Version="1.05.03" PublicationDate="2023-12-15T00:00:00Z"/>
+    </Model>
+  </Models>
+  <Aliases>
+    <Alias Alias="Double">i=11</Alias>
+    <Alias Alias="String">i=12</Alias>
+    <Alias Alias="HasEncoding">i=38</Alias>
+    <Alias Alias="HasTypeDefinition">i=40</Alias>
+    <Alias Alias="HasSubtype">i=45</Alias>
+  </Aliases>
+  <UADataType NodeId="ns=1;i=3001" BrowseName="1:TestPointType">
+    <DisplayName>TestPointType</DisplayName>
+    <References>
+      <Reference ReferenceType="HasSubtype" IsForward="false">i=22</Reference>
+      <Reference ReferenceType="HasEncoding">ns=1;i=5001</Reference>
+    </References>
+    <Definition Name="1:TestPointType">
+      <Field Name="X" DataType="Double"/>
+      <Field Name="Y" DataType="Double"/>
+      <Field Name="Label" DataType="String"/>
+    </Definition>
+  </UADataType>
+  <UAObject NodeId="ns=1;i=5001" BrowseName="Default Binary" SymbolicName="DefaultBinary">
+    <DisplayName>Default Binary</DisplayName>
+    <References>
+      <Reference ReferenceType="HasTypeDefinition">i=76</Reference>
+    </References>
+  </UAObject>
+</UANodeSet>
+`
+);
+
 const server = new OPCUAServer({
     port,
     hostname: "127.0.0.1",
-    nodeset_filename: [nodesets.standard],
+    nodeset_filename: [nodesets.standard, typesNodeSet],
     serverCertificateManager,
     userCertificateManager,
     securityPolicies: [SecurityPolicy.None],
@@ -249,6 +292,34 @@ namespace.addVariable({
     userAccessLevel: RO,
     minimumSamplingInterval: 100,
     value: new Variant({ dataType: DataType.Double, value: 42.5 })
+});
+
+namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Writable.Matrix",
+    browseName: "WritableMatrix",
+    dataType: "Int32",
+    valueRank: 2,
+    arrayDimensions: [2, 3],
+    accessLevel: RW,
+    userAccessLevel: RW,
+    minimumSamplingInterval: 10,
+    value: new Variant({ dataType: DataType.Int32, arrayType: VariantArrayType.Matrix, dimensions: [2, 3], value: new Int32Array(6) })
+});
+const pointType = addressSpace.findDataType("TestPointType", addressSpace.getNamespaceIndex(typesNamespaceUri));
+if (!pointType) fail("TestPointType did not load from its nodeset");
+namespace.addVariable({
+    componentOf: test,
+    nodeId: "s=Test.Writable.Point",
+    browseName: "WritablePoint",
+    dataType: pointType,
+    accessLevel: RW,
+    userAccessLevel: RW,
+    minimumSamplingInterval: 10,
+    value: new Variant({
+        dataType: DataType.ExtensionObject,
+        value: addressSpace.constructExtensionObject(pointType, { x: 0, y: 0, label: "origin" })
+    })
 });
 
 const methods = namespace.addObject({ componentOf: test, nodeId: "s=Test.Methods", browseName: "Methods" });

@@ -27,6 +27,10 @@
 //            --retry-delay delays node-opcua's first reconnection attempt (default 1000 ms, node-opcua's own), so a
 //            short --session-timeout lets the server expire the session first: the client must then create a new
 //            session and transfer its subscription instead of reactivating the old session.
+//   publish-after-delete
+//            raw CreateSubscription (an hour's publishing interval: no keep-alive answers), two raw Publish requests,
+//            DeleteSubscriptions of that subscription; one line: {"op":"publish-after-delete","deleteResults":[...],
+//            "publishes":["BadNoSubscription", ...] or "timeout"} (how each parked Publish was answered within 10 s)
 //
 // Value encoding in JSON: numbers and booleans as such, Int64/UInt64 as decimal strings, ByteString base64, DateTime
 // ISO strings, LocalizedText {locale,text}, StatusCode its name, NodeId/ExpandedNodeId/QualifiedName/Guid/XmlElement
@@ -86,7 +90,7 @@ function usage(message) {
     process.exit(2);
 }
 
-const modes = ["browse", "read", "write", "call", "subscribe", "reconnect-transfer"];
+const modes = ["browse", "read", "write", "call", "subscribe", "reconnect-transfer", "publish-after-delete"];
 if (!modes.includes(mode)) usage(`MODE must be one of ${modes.join(", ")}`);
 if (!args.endpoint) usage("--endpoint URL is required");
 
@@ -533,6 +537,41 @@ async function reconnectTransfer() {
     await subscription.terminate().catch(() => {});
 }
 
+/** Publish requests parked for a session whose last subscription is deleted (OPC 10000-4 §5.13.8.1). */
+async function publishAfterDelete() {
+    const { CreateSubscriptionRequest, DeleteSubscriptionsRequest, PublishRequest } = await import("node-opcua");
+    // Raw requests: node-opcua's publish engine would send and answer its own Publish requests.
+    const transact = (request) =>
+        new Promise((resolve) => session.performMessageTransaction(request, (err, response) => resolve({ err, response })));
+    const statusOf = ({ err, response }) =>
+        err ? (/Bad[A-Za-z]+/.exec(String(err.message ?? err))?.[0] ?? String(err.message ?? err)) : response.responseHeader.serviceResult.name;
+    const created = await transact(
+        new CreateSubscriptionRequest({
+            requestedPublishingInterval: 3_600_000,
+            requestedLifetimeCount: 30,
+            requestedMaxKeepAliveCount: 10,
+            maxNotificationsPerPublish: 0,
+            publishingEnabled: true,
+            priority: 0
+        })
+    );
+    if (created.err) throw created.err;
+    const publishes = [1, 2].map(() => transact(new PublishRequest({ subscriptionAcknowledgements: [] })));
+    const deleted = await transact(new DeleteSubscriptionsRequest({ subscriptionIds: [created.response.subscriptionId] }));
+    if (deleted.err) throw deleted.err;
+    let timer;
+    const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), 10_000);
+    });
+    const answered = await Promise.race([Promise.all(publishes), timeout]);
+    clearTimeout(timer);
+    out({
+        op: "publish-after-delete",
+        deleteResults: deleted.response.results.map((s) => s.name),
+        publishes: answered === "timeout" ? "timeout" : answered.map(statusOf)
+    });
+}
+
 let exitCode = 0;
 try {
     await client.connect(args.endpoint);
@@ -557,6 +596,9 @@ try {
             break;
         case "reconnect-transfer":
             await reconnectTransfer();
+            break;
+        case "publish-after-delete":
+            await publishAfterDelete();
             break;
     }
     await session.close(true).catch((err) => log(`close session: ${err.message}`));

@@ -66,8 +66,9 @@ internal static class OpcUaCommands
             await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
-        catch (FormatException ex)
+        catch (Exception ex) when (ex is FormatException or JsonException)
         {
+            // Usage errors (a bad node id, value or field): one line naming what is wrong, exit 2, no stack trace.
             await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
@@ -195,19 +196,23 @@ internal static class OpcUaCommands
 
             await using var client = await OpcUaClient.ConnectAsync(parse.GetValue(url)!, ClientOptions(parse), cancellationToken: ct).ConfigureAwait(false);
             var values = await client.ReadAsync([.. nodes.Select(n => new ReadValueId { NodeId = n, AttributeId = attributeId })], cancellationToken: ct).ConfigureAwait(false);
+            var types = new DataTypes(client);
             var json = parse.GetValue(s_json);
             var table = new TableWriter("NODE ID", "VALUE", "TYPE", "STATUS", "SOURCE TIME", "SERVER TIME");
             for (var i = 0; i < nodes.Length; i++)
             {
                 var v = values[i];
+                // Structures print with their fields: our generated types from their properties, others from the server's DataTypeDefinition.
+                var display = await types.ToDisplayAsync(v.Value, ct).ConfigureAwait(false);
+                var typeName = ValueText.TypeName(v.Value, display);
                 if (json)
                 {
                     WriteJsonLine(w =>
                     {
                         w.WriteString("nodeId", nodes[i].ToString());
                         w.WritePropertyName("value");
-                        ValueText.WriteJson(w, v.Value);
-                        w.WriteString("dataType", ValueText.TypeName(v.Value));
+                        ValueText.WriteJson(w, display);
+                        w.WriteString("dataType", typeName);
                         w.WriteString("status", v.StatusCode.Name);
                         w.WriteString("sourceTimestamp", ValueText.FormatTime(v.SourceTimestamp));
                         w.WriteString("serverTimestamp", ValueText.FormatTime(v.ServerTimestamp));
@@ -215,7 +220,11 @@ internal static class OpcUaCommands
                 }
                 else
                 {
-                    table.Add(nodes[i].ToString(), v.Value.ToString(), ValueText.TypeName(v.Value), v.StatusCode.Name, ValueText.FormatTime(v.SourceTimestamp), ValueText.FormatTime(v.ServerTimestamp));
+                    table.Add(nodes[i].ToString(), display is Variant plain ? plain.ToString() : ValueText.Format(display), typeName, v.StatusCode.Name, ValueText.FormatTime(v.SourceTimestamp), ValueText.FormatTime(v.ServerTimestamp));
+                    foreach (var (path, text) in ValueText.FieldLines(display))
+                    {
+                        table.Add("", "  " + path + " = " + text);
+                    }
                 }
             }
 
@@ -233,33 +242,39 @@ internal static class OpcUaCommands
     {
         var url = UrlArgument();
         var id = new Argument<string>("node-id") { Description = "Node whose Value to write" };
-        var value = new Argument<string>("value") { Description = "The value; arrays as [1,2,3] or 1,2,3" };
+        var value = new Argument<string>("value") { Description = "The value; arrays as [1,2,3] or 1,2,3, matrices as [[1,2,3],[4,5,6]], structures as {\"X\":1,\"Y\":2}" };
         var type = new Option<string?>("--type") { Description = "Built-in type (Double, Int32, String, Boolean, ...[] for arrays); read from the node when omitted" };
         var command = new Command("write", "Write the Value of a node (Write)") { url, id, value, type };
         AddCommon(command);
         command.SetAction((parse, ct) => Guard(async () =>
         {
             var node = ParseNodeId(parse.GetValue(id)!);
+            var typeText = parse.GetValue(type);
+            var given = typeText is null ? default : ParseTypeName(typeText);
             await using var client = await OpcUaClient.ConnectAsync(parse.GetValue(url)!, ClientOptions(parse), cancellationToken: ct).ConfigureAwait(false);
-            var (builtIn, isArray) = parse.GetValue(type) is { } typeText
-                ? ParseTypeName(typeText)
-                : await DataTypes.ResolveValueTypeAsync(client, node, ct).ConfigureAwait(false);
-            var variant = ValueText.Parse(parse.GetValue(value)!, builtIn, isArray);
+            var types = new DataTypes(client);
+            // Without --type: the node's DataType, and for a structure the fields its DataTypeDefinition lists.
+            var (valueType, valueRank) = typeText is not null
+                ? (new TypeInfo(given.Type), given.IsArray ? 0 : -1)
+                : await types.ResolveValueTypeAsync(node, ct).ConfigureAwait(false);
+            var variant = ValueText.Parse(parse.GetValue(value)!, valueType, valueRank);
             var status = await client.WriteValueAsync(node, variant, ct).ConfigureAwait(false);
+            var display = await types.ToDisplayAsync(variant, ct).ConfigureAwait(false);
+            var typeName = ValueText.TypeName(variant, display);
             if (parse.GetValue(s_json))
             {
                 WriteJsonLine(w =>
                 {
                     w.WriteString("nodeId", node.ToString());
                     w.WritePropertyName("value");
-                    ValueText.WriteJson(w, variant);
-                    w.WriteString("dataType", ValueText.TypeName(variant));
+                    ValueText.WriteJson(w, display);
+                    w.WriteString("dataType", typeName);
                     w.WriteString("status", status.Name);
                 });
             }
             else if (status.IsGood)
             {
-                Console.WriteLine($"{node} = {variant} ({ValueText.TypeName(variant)}): {status.Name}");
+                Console.WriteLine($"{node} = {(display is Variant plain ? plain.ToString() : ValueText.Format(display))} ({typeName}): {status.Name}");
             }
 
             return await ReportBad([(node, status)], "write").ConfigureAwait(false);
@@ -282,7 +297,11 @@ internal static class OpcUaCommands
         var objectId = new Argument<string>("object-id") { Description = "Object that owns the method" };
         var methodId = new Argument<string>("method-id") { Description = "The method" };
         var args = new Argument<string[]>("args") { Description = "Input arguments (typed from the method's InputArguments)", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("call", "Call a method (Call)") { url, objectId, methodId, args };
+        var raw = new Option<bool>("--raw")
+        {
+            Description = "Send the arguments as given, typed from their text (true/false Boolean, whole numbers Int32 or Int64, other numbers Double, [..] arrays, else String) without looking up InputArguments, so the server's own checks answer",
+        };
+        var command = new Command("call", "Call a method (Call)") { url, objectId, methodId, args, raw };
         AddCommon(command);
         command.SetAction((parse, ct) => Guard(async () =>
         {
@@ -290,15 +309,17 @@ internal static class OpcUaCommands
             var method = ParseNodeId(parse.GetValue(methodId)!);
             var texts = parse.GetValue(args) ?? [];
             await using var client = await OpcUaClient.ConnectAsync(parse.GetValue(url)!, ClientOptions(parse), cancellationToken: ct).ConfigureAwait(false);
-            var types = await DataTypes.ResolveInputArgumentTypesAsync(client, method, ct).ConfigureAwait(false);
-            if (types is not null && types.Count != texts.Length)
+            var types = new DataTypes(client);
+            var inputs = parse.GetValue(raw)
+                ? [.. texts.Select(ValueText.Guess)]
+                : await TypedInputsAsync(types, method, texts, ct).ConfigureAwait(false);
+            var result = await client.CallMethodAsync(obj, method, inputs).ConfigureAwait(false);
+            var outputs = new object?[(result.OutputArguments ?? []).Length];
+            for (var i = 0; i < outputs.Length; i++)
             {
-                throw new FormatException($"method {method} takes {types.Count} argument(s) ({string.Join(", ", types.Select(t => t.Name + ": " + t.Type + (t.IsArray ? "[]" : "")))}), {texts.Length} given");
+                outputs[i] = await types.ToDisplayAsync(result.OutputArguments![i], ct).ConfigureAwait(false);
             }
 
-            var inputs = texts.Select((t, i) => types is null ? Variant.FromObject(GuessScalar(t)) : ValueText.Parse(t, types[i].Type, types[i].IsArray)).ToArray();
-            var result = await client.CallMethodAsync(obj, method, inputs).ConfigureAwait(false);
-            var outputs = result.OutputArguments ?? [];
             if (parse.GetValue(s_json))
             {
                 WriteJsonLine(w =>
@@ -327,7 +348,7 @@ internal static class OpcUaCommands
                 var table = new TableWriter("OUTPUT", "VALUE", "TYPE");
                 for (var i = 0; i < outputs.Length; i++)
                 {
-                    table.Add(i.ToString(System.Globalization.CultureInfo.InvariantCulture), outputs[i].ToString(), ValueText.TypeName(outputs[i]));
+                    table.Add(i.ToString(System.Globalization.CultureInfo.InvariantCulture), ValueText.Format(outputs[i]), ValueText.TypeName(result.OutputArguments![i], outputs[i]));
                 }
 
                 table.Write(Console.Out);
@@ -346,10 +367,49 @@ internal static class OpcUaCommands
         return command;
     }
 
-    private static object GuessScalar(string text) =>
-        double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d
-        : bool.TryParse(text, out var b) ? b
-        : text;
+    /// <summary>
+    /// The arguments typed from the method's InputArguments. A node without that property either takes no arguments or
+    /// is no method of this server: given arguments are then refused only for a real method; otherwise the call goes out
+    /// and the server says what is wrong (BadNodeIdUnknown, BadMethodInvalid), rather than this command guessing.
+    /// </summary>
+    private static async Task<Variant[]> TypedInputsAsync(DataTypes types, NodeId method, string[] texts, CancellationToken ct)
+    {
+        var (found, arguments) = await types.ResolveInputArgumentsAsync(method, ct).ConfigureAwait(false);
+        if (!found)
+        {
+            if (texts.Length > 0 && await types.IsMethodAsync(method, ct).ConfigureAwait(false))
+            {
+                throw new FormatException($"method {method} takes no arguments, {texts.Length} given (--raw sends them anyway)");
+            }
+
+            return [.. texts.Select(ValueText.Guess)];
+        }
+
+        if (arguments is null)
+        {
+            return [.. texts.Select(ValueText.Guess)];
+        }
+
+        if (arguments.Count != texts.Length)
+        {
+            throw new FormatException($"method {method} takes {arguments.Count} argument(s) ({string.Join(", ", arguments)}), {texts.Length} given (--raw sends them anyway)");
+        }
+
+        var inputs = new Variant[texts.Length];
+        for (var i = 0; i < texts.Length; i++)
+        {
+            try
+            {
+                inputs[i] = ValueText.Parse(texts[i], arguments[i].Type, arguments[i].ValueRank);
+            }
+            catch (FormatException ex)
+            {
+                throw new FormatException($"argument {i} ({arguments[i]}): {ex.Message}", ex);
+            }
+        }
+
+        return inputs;
+    }
 
     private static Command Subscribe()
     {

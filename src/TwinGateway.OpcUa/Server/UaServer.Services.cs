@@ -157,14 +157,16 @@ public sealed partial class UaServer
                 continue;
             }
 
-            var value = node.ReadAttribute(item.AttributeId);
+            // One clock reading per Read: it stamps the ServerTimestamp and is what values produced on read are stamped with.
+            var value = node.ReadAttribute(item.AttributeId, now);
             var isValue = item.AttributeId == Attributes.Value;
+            var source = isValue ? Node.SourceTimeAt(value.SourceTimestamp, now) : default;
             results[i] = request.TimestampsToReturn switch
             {
-                TimestampsToReturn.Source => value with { ServerTimestamp = default, ServerPicoseconds = 0 },
+                TimestampsToReturn.Source => value with { SourceTimestamp = source, ServerTimestamp = default, ServerPicoseconds = 0 },
                 TimestampsToReturn.Server => value with { SourceTimestamp = default, SourcePicoseconds = 0, ServerTimestamp = now },
                 TimestampsToReturn.Neither => value with { SourceTimestamp = default, ServerTimestamp = default, SourcePicoseconds = 0, ServerPicoseconds = 0 },
-                _ => value with { ServerTimestamp = now, SourceTimestamp = isValue ? value.SourceTimestamp : default },
+                _ => value with { ServerTimestamp = now, SourceTimestamp = source },
             };
         }
 

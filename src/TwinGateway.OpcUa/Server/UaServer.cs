@@ -34,7 +34,7 @@ public sealed partial class UaServer : IAsyncDisposable
         Time = timeProvider ?? TimeProvider.System;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("TwinGateway.OpcUa.Server");
-        AddressSpace = new UaAddressSpace(Options.ApplicationUri);
+        AddressSpace = new UaAddressSpace(Options.ApplicationUri, Time);
         Diagnostics = new ServerDiagnostics();
         Sessions = new SessionManager(this, _loggerFactory.CreateLogger("TwinGateway.OpcUa.Server.Sessions"));
         Subscriptions = new SubscriptionEngine(this, _loggerFactory.CreateLogger("TwinGateway.OpcUa.Server.Subscriptions"));

@@ -176,6 +176,14 @@ public readonly struct NodeId : IEquatable<NodeId>
             value = value.TrimEnd();
         }
 
+        // "ns=1;s=" would name no node at all (and in namespace 0 it is the null NodeId): refuse it here rather than
+        // send it and have the server answer BadNodeIdUnknown or BadNodeIdInvalid (issue 15).
+        if (value.IsEmpty && rest[0] is 'i' or 's' or 'g' or 'b')
+        {
+            error = $"the identifier after '{rest[0]}=' is empty";
+            return false;
+        }
+
         switch (rest[0])
         {
             case 'i':

@@ -53,7 +53,6 @@ public sealed class NodeIdTextTests
     [InlineData("ns=65535;i=4294967295", 65535, "4294967295")]
     [InlineData("ns=1;s=a;b=c", 1, "a;b=c")]
     [InlineData("s=ns=3;i=4", 0, "ns=3;i=4")]
-    [InlineData("ns=1;s=", 1, "")]
     [InlineData("ns=1;s= spaced out ", 1, " spaced out ")]
     [InlineData("ns=1;s=水Boy", 1, "水Boy")]
     public void Parses_the_identifier_after_the_first_type_prefix(string text, int ns, string identifier)
@@ -88,13 +87,28 @@ public sealed class NodeIdTextTests
     [Fact]
     public void Format_then_parse_round_trips_every_NodeId()
     {
-        UaGen.NodeIds.Sample(static id =>
+        // Empty string and opaque identifiers exist on the wire but have no text form (issue 15): see the test below.
+        UaGen.NodeIds.Where(static id => !HasEmptyIdentifier(id)).Sample(static id =>
         {
             var text = id.ToString();
             Assert.True(NodeId.TryParse(text, out var parsed, out var error), $"'{text}' did not parse: {error}");
             Assert.Equal(id, parsed);
             Assert.Equal(text, parsed.ToString());
         }, iter: 2_000, threads: 1);
+    }
+
+    private static bool HasEmptyIdentifier(NodeId id) =>
+        id.IdType == IdType.String ? id.StringId.Length == 0 : id.IdType == IdType.Opaque && id.OpaqueId.Length == 0;
+
+    [Fact]
+    public void An_empty_string_or_opaque_identifier_formats_to_text_that_is_refused_not_to_another_node()
+    {
+        foreach (var id in new[] { new NodeId("", 1), new NodeId([], 1), new NodeId("", 0) })
+        {
+            var text = id.ToString();
+            Assert.False(NodeId.TryParse(text, out _, out var error), $"'{text}' parsed");
+            Assert.Contains("is empty", error, StringComparison.Ordinal);
+        }
     }
 
     [Theory]
@@ -108,7 +122,14 @@ public sealed class NodeIdTextTests
     [InlineData("i=abc", "'abc' is not a 32-bit unsigned number")]
     [InlineData("i=4294967296", "'4294967296' is not a 32-bit unsigned number")]
     [InlineData("i=-1", "'-1' is not a 32-bit unsigned number")]
-    [InlineData("i=", "'' is not a 32-bit unsigned number")]
+    [InlineData("i=", "the identifier after 'i=' is empty")]
+    [InlineData("i=  ", "the identifier after 'i=' is empty")]
+    [InlineData("ns=1;i=", "the identifier after 'i=' is empty")]
+    [InlineData("ns=1;s=", "the identifier after 's=' is empty")]
+    [InlineData("s=", "the identifier after 's=' is empty")]
+    [InlineData("ns=1;g=", "the identifier after 'g=' is empty")]
+    [InlineData("ns=1;b=", "the identifier after 'b=' is empty")]
+    [InlineData("ns=1;b= ", "the identifier after 'b=' is empty")]
     [InlineData("ns=1;g=not-a-guid", "'not-a-guid' is not a GUID")]
     [InlineData("ns=1;b=***", "'***' is not base64")]
     [InlineData("x=1", "unknown identifier type 'x' (expected i, s, g or b)")]

@@ -1,3 +1,4 @@
+using TwinGateway.OpcUa.Encoding;
 using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.OpcUa.Server.AddressSpace;
@@ -110,6 +111,19 @@ public abstract class Node
         _ => Bad(StatusCodes.BadAttributeIdInvalid),
     };
 
+    /// <summary>
+    /// Reads an attribute as of <paramref name="now"/>, the server's clock reading for this read (the ServerTimestamp);
+    /// only a variable's Value depends on it.
+    /// </summary>
+    public virtual DataValue ReadAttribute(uint attributeId, DateTime now) => ReadAttribute(attributeId);
+
+    /// <summary>
+    /// The value as it leaves the server at <paramref name="serverTime"/>: a source time later than the server time
+    /// (a clock ahead of ours, or a value pushed after the read took its reading) is brought back to the server time,
+    /// as a SourceTimestamp after the ServerTimestamp is impossible (OPC 10000-4 §7.11).
+    /// </summary>
+    internal static DateTime SourceTimeAt(DateTime sourceTime, DateTime serverTime) => sourceTime > serverTime ? serverTime : sourceTime;
+
     protected static DataValue Good(Variant value) => new(value);
 
     protected static DataValue Bad(uint status) => new(default, status);
@@ -162,6 +176,16 @@ public sealed class ObjectTypeNode(NodeId nodeId, QualifiedName browseName, Loca
 public sealed class DataTypeNode(NodeId nodeId, QualifiedName browseName, LocalizedText? displayName = null) : TypeNode(nodeId, browseName, displayName)
 {
     public override NodeClass NodeClass => NodeClass.DataType;
+
+    /// <summary>
+    /// The DataTypeDefinition attribute (OPC 10000-3 §5.8.3): a <see cref="StructureDefinition"/> or <see cref="EnumDefinition"/>
+    /// from which a client that does not know the type encodes and decodes its values. Null: the attribute is absent.
+    /// </summary>
+    public IEncodeable? Definition { get; set; }
+
+    public override DataValue ReadAttribute(uint attributeId) => attributeId == Attributes.DataTypeDefinition
+        ? Definition is { } definition ? Good(new Variant(new ExtensionObject(definition))) : Bad(StatusCodes.BadAttributeIdInvalid)
+        : base.ReadAttribute(attributeId);
 }
 
 public sealed class ReferenceTypeNode(NodeId nodeId, QualifiedName browseName, LocalizedText? displayName = null) : TypeNode(nodeId, browseName, displayName)

@@ -14,10 +14,14 @@ public sealed class UaAddressSpace
     private readonly ConcurrentDictionary<NodeId, Node> _nodes = new();
     private readonly ConcurrentDictionary<(NodeId Type, NodeId Base), bool> _subtypeCache = new();
     private readonly Lock _namespacesLock = new();
+    private readonly TimeProvider _time;
     private string[] _namespaces;
 
-    public UaAddressSpace(string serverUri)
+    /// <param name="serverUri">The server's own namespace (index 1).</param>
+    /// <param name="time">The server's clock: it stamps initial values, so none is later than a read's ServerTimestamp.</param>
+    public UaAddressSpace(string serverUri, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _namespaces = [OpcUaNamespace, serverUri];
         StandardNodes.AddTo(this);
     }
@@ -65,6 +69,11 @@ public sealed class UaAddressSpace
         where T : Node
     {
         ArgumentNullException.ThrowIfNull(node);
+        if (node is VariableNode variable)
+        {
+            variable.Clock = _time;
+        }
+
         if (!_nodes.TryAdd(node.NodeId, node))
         {
             throw new ServiceResultException(StatusCodes.BadNodeIdExists, $"node {node.NodeId} already exists");
@@ -277,12 +286,37 @@ public sealed class UaAddressSpace
                 $"initial value of {nodeId} is a {initialValue.Type}{(initialValue.IsArray ? "[]" : "")}, but the variable is {dataType} with rank {valueRank}");
         }
 
-        variable.SetValue(initialValue, DateTime.UtcNow);
+        variable.SetValue(initialValue, _time.GetUtcNow().UtcDateTime);
         Add(variable);
         AddReference(parent, isProperty ? new NodeId(ReferenceTypeIds.HasProperty) : ChildReference(parentNode!), nodeId);
         AddReference(nodeId, new NodeId(ReferenceTypeIds.HasTypeDefinition),
             new NodeId(isProperty ? VariableTypeIds.PropertyType : VariableTypeIds.BaseDataVariableType));
         return variable;
+    }
+
+    /// <summary>
+    /// Adds a structured DataType that clients learn from its DataTypeDefinition attribute: the DataType (a subtype of
+    /// <paramref name="baseType"/>, Structure by default) and its "Default Binary" encoding object, joined by HasEncoding.
+    /// The definition's DefaultEncodingId and BaseDataType are filled in. Values of the type are ExtensionObjects whose
+    /// TypeId is <paramref name="binaryEncodingId"/>; the server stores them as they come.
+    /// </summary>
+    public DataTypeNode AddStructureDataType(NodeId dataTypeId, string browseName, NodeId binaryEncodingId, StructureDefinition definition, NodeId? baseType = null)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var parent = baseType ?? new NodeId(DataTypeIds.Structure);
+        if (Find(parent) is not DataTypeNode)
+        {
+            throw new ServiceResultException(StatusCodes.BadTypeDefinitionInvalid, $"base type {parent} of {dataTypeId} is not a DataType node");
+        }
+
+        definition.DefaultEncodingId = binaryEncodingId;
+        definition.BaseDataType = parent;
+        var dataType = Add(new DataTypeNode(dataTypeId, new QualifiedName(dataTypeId.NamespaceIndex, browseName)) { Definition = definition });
+        AddReference(parent, new NodeId(ReferenceTypeIds.HasSubtype), dataTypeId);
+        Add(new ObjectNode(binaryEncodingId, new QualifiedName(0, "Default Binary")));
+        AddReference(dataTypeId, new NodeId(ReferenceTypeIds.HasEncoding), binaryEncodingId);
+        AddReference(binaryEncodingId, new NodeId(ReferenceTypeIds.HasTypeDefinition), new NodeId(ObjectTypeIds.DataTypeEncodingType));
+        return dataType;
     }
 
     /// <summary>Adds a method with typed arguments; the handler runs after the arguments were checked against them.</summary>

@@ -40,8 +40,15 @@ public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, Locali
     /// <summary>Engineering-unit range, for percent deadbands (OPC 10000-8 §5.3.2).</summary>
     public (double Low, double High)? EURange { get; set; }
 
-    /// <summary>Produces the value on each read or sample instead of the stored one.</summary>
-    public Func<DataValue>? ReadHandler { get; set; }
+    /// <summary>
+    /// Produces the value on each read or sample instead of the stored one. Its argument is the server's clock reading
+    /// for this read, the same instant that stamps the ServerTimestamp: a handler that stamps a SourceTimestamp (or
+    /// returns the time, as CurrentTime does) uses it, so the source time is never later than the server time.
+    /// </summary>
+    public Func<DateTime, DataValue>? ReadHandler { get; set; }
+
+    /// <summary>The clock of the address space the variable belongs to (set when it is added), for reads without a server reading.</summary>
+    internal TimeProvider Clock { get; set; } = TimeProvider.System;
 
     /// <summary>Called on a client Write after access and type checks; returns the status to report. Null: store the value.</summary>
     public Func<Variant, StatusCode>? WriteHandler { get; set; }
@@ -50,19 +57,19 @@ public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, Locali
     public long Version => Volatile.Read(ref _version);
 
     /// <summary>The current value (from <see cref="ReadHandler"/> when there is one).</summary>
-    public DataValue Value
-    {
-        get
-        {
-            if (ReadHandler is { } read)
-            {
-                return read();
-            }
+    public DataValue Value => ReadValue(Clock.GetUtcNow().UtcDateTime);
 
-            lock (_valueLock)
-            {
-                return _value;
-            }
+    /// <summary>The value as read at <paramref name="now"/>, the server's clock reading that also stamps the ServerTimestamp.</summary>
+    public DataValue ReadValue(DateTime now)
+    {
+        if (ReadHandler is { } read)
+        {
+            return read(now);
+        }
+
+        lock (_valueLock)
+        {
+            return _value;
         }
     }
 
@@ -78,11 +85,11 @@ public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, Locali
     }
 
     /// <summary>Reads the stored value only when it changed since <paramref name="knownVersion"/>.</summary>
-    internal bool TryReadIfChanged(ref long knownVersion, out DataValue value)
+    internal bool TryReadIfChanged(ref long knownVersion, DateTime now, out DataValue value)
     {
         if (ReadHandler is { } read)
         {
-            value = read();
+            value = read(now);
             return true;
         }
 
@@ -101,9 +108,11 @@ public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, Locali
         return true;
     }
 
-    public override DataValue ReadAttribute(uint attributeId) => attributeId switch
+    public override DataValue ReadAttribute(uint attributeId) => ReadAttribute(attributeId, Clock.GetUtcNow().UtcDateTime);
+
+    public override DataValue ReadAttribute(uint attributeId, DateTime now) => attributeId switch
     {
-        Attributes.Value => (AccessLevel & AccessLevels.CurrentRead) != 0 ? Value : Bad(StatusCodes.BadNotReadable),
+        Attributes.Value => (AccessLevel & AccessLevels.CurrentRead) != 0 ? ReadValue(now) : Bad(StatusCodes.BadNotReadable),
         Attributes.DataType => Good(new Variant(DataType)),
         Attributes.ValueRank => Good(new Variant(ValueRank)),
         Attributes.ArrayDimensions => Good(Variant.FromArray(BuiltInType.UInt32, ArrayDimensions ?? (ValueRank > 0 ? new uint[ValueRank] : null))),

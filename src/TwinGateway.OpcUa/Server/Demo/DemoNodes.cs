@@ -1,3 +1,4 @@
+using TwinGateway.OpcUa.Encoding;
 using TwinGateway.OpcUa.Server.AddressSpace;
 using TwinGateway.OpcUa.Types;
 
@@ -121,6 +122,31 @@ public sealed class DemoNodes : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A structure no client knows in advance, described by its DataTypeDefinition only (as tests/node/server.js's
+    /// TestPointType): Point { X: Double, Y: Double, Label: String }, and a writable variable of it.
+    /// </summary>
+    private void AddPointType(NodeId folder)
+    {
+        var type = Id("Test.PointType");
+        var encoding = Id("Test.PointType.DefaultBinary");
+        Space.AddStructureDataType(type, "TestPointType", encoding, new StructureDefinition
+        {
+            StructureType = StructureType.Structure,
+            Fields =
+            [
+                new StructureField { Name = "X", DataType = new NodeId(DataTypeIds.Double), ValueRank = -1 },
+                new StructureField { Name = "Y", DataType = new NodeId(DataTypeIds.Double), ValueRank = -1 },
+                new StructureField { Name = "Label", DataType = new NodeId(DataTypeIds.String), ValueRank = -1 },
+            ],
+        });
+        using var body = new UaWriter(32);
+        body.WriteDouble(0);
+        body.WriteDouble(0);
+        body.WriteString("origin");
+        Space.AddVariable(folder, Id("Test.Writable.Point"), "WritablePoint", type, new Variant(new ExtensionObject(encoding, body.ToArray())), -1, AccessLevels.ReadWrite);
+    }
+
     /// <summary>The same nodes as tests/node/server.js's Test folder.</summary>
     private void AddTestFolder()
     {
@@ -133,6 +159,10 @@ public sealed class DemoNodes : IAsyncDisposable
         Space.AddVariable(test.NodeId, Id("Test.Writable.String"), "WritableString", new NodeId(DataTypeIds.String), new Variant(""), -1, AccessLevels.ReadWrite);
         Space.AddVariable(test.NodeId, Id("Test.Writable.Int32Array"), "WritableInt32Array", new NodeId(DataTypeIds.Int32), Variant.FromArray(BuiltInType.Int32, new[] { 1, 2, 3 }), 1, AccessLevels.ReadWrite);
         Space.AddVariable(test.NodeId, Id("Test.ReadOnly"), "ReadOnly", new NodeId(DataTypeIds.Double), new Variant(42.5));
+        var matrix = Space.AddVariable(test.NodeId, Id("Test.Writable.Matrix"), "WritableMatrix", new NodeId(DataTypeIds.Int32),
+            Variant.FromMatrix(BuiltInType.Int32, new int[6], [2, 3]), 2, AccessLevels.ReadWrite);
+        matrix.ArrayDimensions = [2, 3];
+        AddPointType(test.NodeId);
         var methods = Space.AddObject(test.NodeId, Id("Test.Methods"), "Methods");
         Space.AddMethod(methods.NodeId, Id("Test.Methods.Add"), "Add",
             [UaAddressSpace.Arg("a", DataTypeIds.Double), UaAddressSpace.Arg("b", DataTypeIds.Double)],

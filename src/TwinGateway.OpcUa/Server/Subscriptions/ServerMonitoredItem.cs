@@ -91,7 +91,7 @@ internal sealed class ServerMonitoredItem
         DataValue value;
         if (Node is VariableNode variable && AttributeId == Attributes.Value)
         {
-            if (!variable.TryReadIfChanged(ref _version, out value))
+            if (!variable.TryReadIfChanged(ref _version, now, out value))
             {
                 return false;
             }
@@ -103,7 +103,7 @@ internal sealed class ServerMonitoredItem
         }
         else
         {
-            value = Node.ReadAttribute(AttributeId);
+            value = Node.ReadAttribute(AttributeId, now);
         }
 
         if (_hasLast && !PassesFilter(_last, value))
@@ -113,9 +113,10 @@ internal sealed class ServerMonitoredItem
 
         _last = value;
         _hasLast = true;
-        if (value.SourceTimestamp == default && AttributeId == Attributes.Value)
+        if (AttributeId == Attributes.Value)
         {
-            value = value with { SourceTimestamp = now };
+            // The sample's clock reading is its ServerTimestamp; the source time is never later than it.
+            value = value with { SourceTimestamp = value.SourceTimestamp == default ? now : Node.SourceTimeAt(value.SourceTimestamp, now) };
         }
 
         Enqueue(value with { ServerTimestamp = now }, diagnostics);

@@ -68,11 +68,19 @@ internal sealed partial class SubscriptionEngine
         }
     }
 
+    /// <summary>
+    /// Deletes subscriptions of the session. When that leaves the session without any, its parked Publish requests are
+    /// answered BadNoSubscription at once (OPC 10000-4 §5.13.8.1): nothing will ever answer them otherwise, and a client
+    /// would wait for them until CloseSession.
+    /// </summary>
     public StatusCode[] DeleteSubscriptions(Session session, uint[] ids)
     {
+        StatusCode[] results;
+        bool lastOneGone;
+        List<PendingPublish> parked;
         lock (_lock)
         {
-            return [.. ids.Select(id =>
+            results = [.. ids.Select(id =>
             {
                 if (!_subscriptions.TryGetValue(id, out var subscription) || subscription.Session != session)
                 {
@@ -82,7 +90,23 @@ internal sealed partial class SubscriptionEngine
                 RemoveSubscription(subscription);
                 return new StatusCode(StatusCodes.Good);
             })];
+            lastOneGone = results.Any(r => r.IsGood) && !_subscriptions.Values.Any(s => s.Session == session);
+            // Drained under the engine lock: Publish checks for subscriptions and parks under it too, so no request can
+            // slip into the queue after this drain and wait there for a subscription that no longer exists.
+            parked = lastOneGone ? session.PublishQueue.DrainAll() : [];
         }
+
+        if (parked.Count > 0)
+        {
+            foreach (var publish in parked)
+            {
+                publish.Completion.TrySetResult(UaServer.Fault(publish.Request.RequestHeader.RequestHandle, StatusCodes.BadNoSubscription));
+            }
+
+            Log.PublishesAnsweredNoSubscription(_logger, parked.Count, session.Describe());
+        }
+
+        return results;
     }
 
     public StatusCode[] SetPublishingMode(Session session, bool enabled, uint[] ids)
@@ -351,7 +375,8 @@ internal sealed partial class SubscriptionEngine
     {
         var acks = request.SubscriptionAcknowledgements ?? [];
         var results = new StatusCode[acks.Length];
-        bool hasSubscriptions;
+        PendingPublish? publish = null;
+        PendingPublish? evicted = null;
         lock (_lock)
         {
             for (var i = 0; i < acks.Length; i++)
@@ -361,17 +386,21 @@ internal sealed partial class SubscriptionEngine
                     : StatusCodes.BadSubscriptionIdInvalid;
             }
 
-            hasSubscriptions = _subscriptions.Values.Any(s => s.Session == session);
+            if (_subscriptions.Values.Any(s => s.Session == session))
+            {
+                // Parked under the engine lock, so DeleteSubscriptions of the last subscription cannot miss it.
+                var timeout = request.RequestHeader.TimeoutHint == 0 ? TimeSpan.FromHours(1) : TimeSpan.FromMilliseconds(request.RequestHeader.TimeoutHint);
+                publish = new PendingPublish(request, Time.GetTimestamp() + ToTicks(timeout.TotalMilliseconds), connection) { AcknowledgementResults = results };
+                evicted = session.PublishQueue.Enqueue(publish, Options.MaxPublishRequestsPerSession);
+            }
         }
 
-        if (!hasSubscriptions)
+        if (publish is null)
         {
             throw new ServiceResultException(StatusCodes.BadNoSubscription, $"Publish on {session.Describe()}, which has no subscription");
         }
 
-        var timeout = request.RequestHeader.TimeoutHint == 0 ? TimeSpan.FromHours(1) : TimeSpan.FromMilliseconds(request.RequestHeader.TimeoutHint);
-        var publish = new PendingPublish(request, Time.GetTimestamp() + ToTicks(timeout.TotalMilliseconds), connection) { AcknowledgementResults = results };
-        if (session.PublishQueue.Enqueue(publish, Options.MaxPublishRequestsPerSession) is { } evicted)
+        if (evicted is not null)
         {
             evicted.Completion.TrySetResult(UaServer.Fault(evicted.Request.RequestHeader.RequestHandle, StatusCodes.BadTooManyPublishRequests));
         }

@@ -376,5 +376,8 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
 
         [LoggerMessage(EventId = 2303, Level = LogLevel.Information, Message = "Subscription {SubscriptionId} transferred to {Session}")]
         public static partial void Transferred(ILogger logger, uint subscriptionId, string session);
+
+        [LoggerMessage(EventId = 2304, Level = LogLevel.Debug, Message = "Answered {Count} parked Publish request(s) of {Session} with BadNoSubscription: its last subscription was deleted")]
+        public static partial void PublishesAnsweredNoSubscription(ILogger logger, int count, string session);
     }
 }
