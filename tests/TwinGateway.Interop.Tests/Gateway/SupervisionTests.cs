@@ -134,11 +134,23 @@ public sealed class SupervisionTests : IAsyncLifetime
         var (code, body) = await HealthzAsync();
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("controller plc1", body, StringComparison.Ordinal);
+        // While it is away its values are not presented as current.
+        var stale = await new LineService.LineServiceClient(channel).ReadSignalsAsync(new ReadSignalsRequest { LineId = "demo-line" });
+        Assert.All(stale.Values, v => Assert.Equal("BadNotConnected", v.Status));
 
         await using var again = new global::TwinGateway.PlcSim.SimulatedPlc(plcLine, new global::TwinGateway.PlcSim.SimulatedPlcOptions { Seed = 7, Port = _gateway.PlcPort });
         await again.StartAsync();
         await Eventually(() => LineAsync(channel), l => l.Health == "healthy", "healthy again after the controller came back");
         Assert.Contains("\"status\":\"Healthy\"", (await HealthzAsync()).Body, StringComparison.Ordinal);
+        await Eventually(() => new LineService.LineServiceClient(channel).ReadSignalsAsync(new ReadSignalsRequest { LineId = "demo-line", SignalIds = { "line.ambientTemperature" } }).ResponseAsync,
+            r => r.Values[0].Status == "Good", "fresh values after the reconnect");
+
+        // The recorder holds the gap: one BadNotConnected sample per signal where the controller was last heard from.
+        await _gateway.StopAsync();
+        await using var recorder = TelemetryRecorder.Open(new RecorderOptions { DatabasePath = Path.Combine(_gateway.DataFolder, "flight-recorder.duckdb") });
+        var marks = recorder.ReadRange("demo-line", 0, long.MaxValue).Where(r => r.Sample.Status == 0x808A0000u).ToList();
+        Assert.Equal(plcLine.Signals.Length, marks.Count);
+        Assert.All(marks, m => Assert.Null(m.Sample.Value));
     }
 
     /// <summary>A sink that records what it gets and throws while <see cref="Broken"/> is set (as a full disk or a lost database would).</summary>
