@@ -32,11 +32,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     private TransportLimits _local = TransportLimits.Default;
     private Task? _receiveLoop;
     private ITimer? _renewTimer;
-    private volatile uint _channelId;
-    private volatile uint _tokenId;
-    private volatile uint _previousTokenId;
-    private uint _sendSequence;
-    private uint? _lastReceivedSequence;
+    private readonly SecureChannelState _channel = new(ChannelSide.Client);
     private int _nextRequestId;
     private int _disposed;
 
@@ -53,9 +49,9 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
 
     public string EndpointUrl { get; }
 
-    public uint ChannelId => _channelId;
+    public uint ChannelId => _channel.ChannelId;
 
-    public uint TokenId => _tokenId;
+    public uint TokenId => _channel.TokenId;
 
     /// <summary>Limits the server announced in its Acknowledge (what we may send).</summary>
     public TransportLimits RemoteLimits => _remote;
@@ -313,24 +309,13 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var asymmetric = messageType == UaMessageType.OpenSecureChannel
-                ? new AsymmetricSecurityHeader(SecurityPolicies.None, null, null)
-                : null;
-            using var message = MessageChunker.Chunk(messageType, _channelId, _tokenId, asymmetric, NextSequenceNumber, requestId,
-                writer.WrittenSpan, _remote, isRequest: true);
+            using var message = _channel.Chunk(messageType, requestId, writer.WrittenSpan, _remote);
             await _stream.WriteAsync(message.All, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _sendLock.Release();
         }
-    }
-
-    /// <summary>Sequence numbers start at 1 and wrap to a value below 1024 after UInt32.MaxValue - 1024 (OPC 10000-6 §6.7.2.4).</summary>
-    private uint NextSequenceNumber()
-    {
-        _sendSequence = _sendSequence >= uint.MaxValue - 1024 ? 1 : _sendSequence + 1;
-        return _sendSequence;
     }
 
     private async Task OpenOrRenewAsync(SecurityTokenRequestType requestType, CancellationToken cancellationToken)
@@ -355,10 +340,10 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             ?? throw new ServiceResultException(StatusCodes.BadUnknownResponse, $"OpenSecureChannel got a {response.GetType().Name}");
         // The token itself was adopted by the receive loop (AdoptToken) before it read the next chunk.
         var token = open.SecurityToken;
-        if (token.ChannelId != _channelId)
+        if (token.ChannelId != _channel.ChannelId)
         {
             throw new ServiceResultException(StatusCodes.BadSecureChannelIdInvalid,
-                $"OpenSecureChannel ({requestType}) answered for channel {token.ChannelId}, ours is {_channelId}");
+                $"OpenSecureChannel ({requestType}) answered for channel {token.ChannelId}, ours is {_channel.ChannelId}");
         }
 
         var lifetime = TimeSpan.FromMilliseconds(Math.Max(token.RevisedLifetime, 1000));
@@ -367,7 +352,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             RenewCount++;
         }
 
-        Log.TokenIssued(_logger, EndpointUrl, _channelId, _tokenId, (long)lifetime.TotalMilliseconds);
+        Log.TokenIssued(_logger, EndpointUrl, _channel.ChannelId, _channel.TokenId, (long)lifetime.TotalMilliseconds);
         _renewTimer?.Dispose();
         _renewTimer = _time.CreateTimer(static state => ((ClientSecureChannel)state!).RenewInBackground(), this, lifetime * 0.75, Timeout.InfiniteTimeSpan);
     }
@@ -382,7 +367,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         {
             if (!_shutdown.IsCancellationRequested)
             {
-                Log.RenewFailed(_logger, EndpointUrl, _channelId, ex.Message);
+                Log.RenewFailed(_logger, EndpointUrl, _channel.ChannelId, ex.Message);
                 Fault(ex as ServiceResultException ?? new ServiceResultException(StatusCodes.BadSecureChannelClosed, "token renewal failed: " + ex.Message, ex));
             }
         }
@@ -413,7 +398,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
                 }
 
                 var secure = SecureChunk.Parse(chunk);
-                CheckChunk(secure);
+                _channel.CheckIncoming(secure);
                 using var message = _assembler!.Add(secure);
                 if (message is not null)
                 {
@@ -427,7 +412,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         }
         catch (ServiceResultException ex)
         {
-            Log.ChannelFaulted(_logger, EndpointUrl, _channelId, ex.StatusCode.Name, ex.Reason);
+            Log.ChannelFaulted(_logger, EndpointUrl, _channel.ChannelId, ex.StatusCode.Name, ex.Reason);
             Fault(ex);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
@@ -437,7 +422,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Anything else is a bug of ours; the channel still closes, so no request waits for its timeout.
-            Log.ChannelFaulted(_logger, EndpointUrl, _channelId, "BadInternalError", ex.ToString());
+            Log.ChannelFaulted(_logger, EndpointUrl, _channel.ChannelId, "BadInternalError", ex.ToString());
             Fault(new ServiceResultException(StatusCodes.BadInternalError, $"receive loop failed: {ex.Message}", ex));
         }
     }
@@ -449,37 +434,6 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     private static ServiceResultException ErrorReceived(ErrorMessage error, string context) => error.Error.IsBad
         ? new ServiceResultException(error.Error, $"{context}: {error.Reason}")
         : new ServiceResultException(StatusCodes.BadTcpInternalError, $"{context} with the non-error status {error.Error}: {error.Reason}");
-
-    private void CheckChunk(in SecureChunk chunk)
-    {
-        if (chunk.Header.MessageType != UaMessageType.OpenSecureChannel || _channelId != 0)
-        {
-            if (chunk.SecureChannelId != _channelId)
-            {
-                throw new ServiceResultException(StatusCodes.BadSecureChannelIdInvalid,
-                    $"chunk for channel {chunk.SecureChannelId} arrived on channel {_channelId}");
-            }
-        }
-
-        if (chunk.Header.MessageType != UaMessageType.OpenSecureChannel && chunk.TokenId != _tokenId && chunk.TokenId != _previousTokenId)
-        {
-            throw new ServiceResultException(StatusCodes.BadSecureChannelTokenUnknown,
-                $"chunk uses token {chunk.TokenId}; the channel's tokens are {_tokenId} and {_previousTokenId}");
-        }
-
-        if (_lastReceivedSequence is { } last)
-        {
-            var expected = last + 1;
-            var wrapped = last >= uint.MaxValue - 1024 && chunk.SequenceNumber < 1024;
-            if (chunk.SequenceNumber != expected && !wrapped)
-            {
-                throw new ServiceResultException(StatusCodes.BadSequenceNumberInvalid,
-                    $"sequence number {chunk.SequenceNumber} after {last}");
-            }
-        }
-
-        _lastReceivedSequence = chunk.SequenceNumber;
-    }
 
     private void Dispatch(AssembledMessage message)
     {
@@ -532,14 +486,12 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     /// </summary>
     private void AdoptToken(ChannelSecurityToken token)
     {
-        if (_channelId != 0 && token.ChannelId != _channelId)
+        if (_channel.ChannelId != 0 && token.ChannelId != _channel.ChannelId)
         {
             return; // OpenOrRenewAsync reports the mismatch.
         }
 
-        _previousTokenId = _tokenId;
-        _channelId = token.ChannelId;
-        _tokenId = token.TokenId;
+        _channel.AdoptToken(token.ChannelId, token.TokenId);
     }
 
     private void Complete(uint requestId, PendingRequest pending, Exception error)

@@ -6,14 +6,14 @@ using TwinGateway.OpcUa.Types;
 namespace TwinGateway.OpcUa.Fuzzing;
 
 /// <summary>One seed input: a file name for the corpus folder and its bytes.</summary>
-public sealed record FuzzSeed(string Name, byte[] Bytes);
+internal sealed record FuzzSeed(string Name, byte[] Bytes);
 
 /// <summary>
 /// Valid encodings the fuzzers start from. The same seeds are written to <c>fuzz/corpus/</c> (the harness's
 /// <c>seed</c> command) and built in code by the in-test mutation run, so neither depends on the other's files.
 /// Everything is fixed (timestamps included), so the corpus files are reproducible byte for byte.
 /// </summary>
-public static class FuzzSeeds
+internal static class FuzzSeeds
 {
     private static readonly DateTime Timestamp = new(2024, 5, 17, 8, 30, 0, DateTimeKind.Utc);
 

@@ -13,7 +13,7 @@ namespace TwinGateway.OpcUa.Fuzzing;
 /// bug. Both are deterministic (no clock, no randomness, no I/O) and allocate at most a small multiple of the input
 /// and of <see cref="ChunkLimits"/> / <see cref="MessageLimits"/>.
 /// </summary>
-public static class FuzzTargets
+internal static class FuzzTargets
 {
     /// <summary>Small transport limits so chunk floods hit MaxChunkCount and MaxMessageSize quickly.</summary>
     public static TransportLimits ChunkLimits { get; } = new()
