@@ -34,6 +34,12 @@ public interface ILineSinkFactory
     /// <summary>Batches the sink's queue holds before <see cref="Overflow"/> applies.</summary>
     int QueueCapacity => 1024;
 
+    /// <summary>
+    /// A problem of what stands behind the sink that does not make it throw (the recorder's commits failing while it
+    /// keeps the samples in memory): shown with the sink and counted in the health like a failure; null when fine.
+    /// </summary>
+    string? Problem => null;
+
     ILineSink Create(LineDefinition line);
 }
 

@@ -40,6 +40,10 @@ public sealed record LineHealthReport(HealthStatus Status, IReadOnlyList<string>
             {
                 (sink.Critical ? unhealthy : degraded).Add($"line {line.Id}: sink {sink.Name} failed ({sink.Reason})");
             }
+            else if (sink.Problem is { } problem)
+            {
+                (sink.Critical ? unhealthy : degraded).Add($"line {line.Id}: sink {sink.Name}: {problem}");
+            }
             else if (sink.Behind)
             {
                 degraded.Add($"line {line.Id}: sink {sink.Name} is behind ({sink.QueuedBatches} of {sink.Capacity} batches queued)");

@@ -19,6 +19,7 @@ namespace TwinGateway.Gateway.Pipeline;
 /// <param name="Dropped">Samples its queue dropped (only a <see cref="SinkOverflow.DropOldest"/> sink drops).</param>
 /// <param name="QueuedBatches">Batches waiting in its queue.</param>
 /// <param name="Capacity">Batches its queue holds.</param>
+/// <param name="Problem">A problem behind the sink that does not make it throw (the recorder's commits failing); null when fine.</param>
 public sealed record SinkStatus(
     string Name,
     SinkOverflow Overflow,
@@ -31,7 +32,8 @@ public sealed record SinkStatus(
     long Written,
     long Dropped,
     int QueuedBatches,
-    int Capacity)
+    int Capacity,
+    string? Problem = null)
 {
     /// <summary>Half its queue is full: it is not keeping up with the line.</summary>
     public bool Behind => QueuedBatches * 2 >= Capacity;
@@ -80,7 +82,7 @@ internal sealed partial class SinkRunner
         {
             var health = Health.Status;
             return new SinkStatus(_factory.Name, _factory.Overflow, _factory.Critical, health.State, health.Reason, health.Since, health.Restarts,
-                Interlocked.Read(ref _received), Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), _queue.Reader.Count, _capacity);
+                Interlocked.Read(ref _received), Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), _queue.Reader.Count, _capacity, _factory.Problem);
         }
     }
 

@@ -184,6 +184,7 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
         QueuedBatches = sink.QueuedBatches,
         Capacity = sink.Capacity,
         Behind = sink.Behind,
+        Problem = sink.Problem ?? "",
     };
 
     private static Watchers ToProto(WatcherStatus watchers) => new()

@@ -128,6 +128,7 @@ internal static class LinesCommands
                         w.WriteNumber("dropped", sink.Dropped);
                         w.WriteNumber("queuedBatches", sink.QueuedBatches);
                         w.WriteBoolean("behind", sink.Behind);
+                        w.WriteString("problem", sink.Problem);
                     });
                 }
 
@@ -168,7 +169,7 @@ internal static class LinesCommands
             foreach (var sink in line.Sinks)
             {
                 sinks.Add(sink.Name, sink.Overflow, sink.Component.State, Count(sink.Received), Count(sink.Written), Count(sink.Dropped),
-                    $"{sink.QueuedBatches}/{sink.Capacity}", Count(sink.Component.Restarts), sink.Component.State == "failed" ? sink.Component.Reason : "");
+                    $"{sink.QueuedBatches}/{sink.Capacity}", Count(sink.Component.Restarts), sink.Component.State == "failed" ? sink.Component.Reason : sink.Problem);
             }
 
             sinks.Add("live-watchers", "drop-oldest", $"{line.Watchers.Count} watching", "", Count(line.Watchers.Delivered), Count(line.Watchers.Dropped), "", "", "");
