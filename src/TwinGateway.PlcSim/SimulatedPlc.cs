@@ -64,7 +64,7 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
         Controller = ResolveController(line, _options)!;
         _time = timeProvider ?? TimeProvider.System;
         var factory = loggerFactory ?? NullLoggerFactory.Instance;
-        _logger = factory.CreateLogger("TwinGateway.Host.PlcSim");
+        _logger = factory.CreateLogger("TwinGateway.PlcSim");
         _twin = new LineTwin(line, new TwinOptions
         {
             Seed = _options.Seed,
