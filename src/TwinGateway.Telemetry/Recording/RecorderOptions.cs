@@ -28,7 +28,7 @@ public sealed class RecorderOptions
     /// they do at <see cref="MaxPendingSamples"/>, nothing is dropped. The buffer grows in segments of 1 MiB and holds at
     /// most this plus 2 MiB. 64 MiB (1,048,576 samples) keeps 9 minutes of the demo line's 1,910 samples/s through a full
     /// disk, and at the recorder's top rate (about 4 M samples/s here) a quarter of a second, enough for the producers to
-    /// fill the next batch while the writer commits one (bench/results/telemetry-ingest.json).
+    /// fill the next batch while the writer commits one (bench/results/telemetry-ingest-after.json).
     /// </summary>
     public long MaxPendingBytes { get; init; } = 64L * 1024 * 1024;
 
