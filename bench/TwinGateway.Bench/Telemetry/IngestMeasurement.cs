@@ -6,8 +6,8 @@ namespace TwinGateway.Bench.Telemetry;
 
 /// <summary>
 /// Recorder ingest, sustained: one producer thread appends demo-line scans (191 samples, source time 100 ms further on
-/// each) as fast as a recorder with the gateway's default settings takes them. Once MaxPendingSamples are pending the
-/// recorder makes the producer wait, so after the warm-up the producer runs at the commit rate and the window measures
+/// each) as fast as a recorder with the gateway's default settings takes them. Once its pending buffer is full
+/// (MaxPendingSamples or MaxPendingBytes, whichever comes first) the recorder makes the producer wait, so after the warm-up the producer runs at the commit rate and the window measures
 /// what the writer sustains, not how fast memory fills.
 /// </summary>
 internal static class IngestMeasurement
@@ -88,7 +88,7 @@ internal static class IngestMeasurement
             return new IngestFigures(
                 mode,
                 batched ? series.Length : 1,
-                new IngestRecorderSettings(settings.FlushIntervalMilliseconds, settings.MaxBatchSamples, settings.MaxPendingSamples),
+                new IngestRecorderSettings(settings.FlushIntervalMilliseconds, settings.MaxBatchSamples, settings.MaxPendingSamples, settings.MaxPendingBytes, settings.MemoryLimitMegabytes),
                 Math.Round(options.IngestWarmup.TotalSeconds, 1),
                 Math.Round(windowSeconds, 2),
                 end.Committed - start.Committed,
@@ -214,7 +214,7 @@ internal static class IngestMeasurement
 /// <summary>The managed heap (live objects and garbage not yet collected), what the GC has committed, and the process's RSS.</summary>
 internal sealed record ManagedMemory(double HeapMb, double CommittedMb, double? RssMb);
 
-internal sealed record IngestRecorderSettings(int FlushIntervalMilliseconds, int MaxBatchSamples, int MaxPendingSamples);
+internal sealed record IngestRecorderSettings(int FlushIntervalMilliseconds, int MaxBatchSamples, int MaxPendingSamples, long MaxPendingBytes, int MemoryLimitMegabytes);
 
 /// <summary>One second of the window: the commit and append rates over it, the backlog and the RSS at its end.</summary>
 internal sealed record IngestPoint(double AtS, double CommittedPerSecond, double AppendedPerSecond, long Pending, double? RssMb);

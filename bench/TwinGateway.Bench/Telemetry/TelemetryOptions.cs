@@ -14,7 +14,7 @@ internal sealed record TelemetryOptions
     /// <summary>The measuring window of each ingest mode, after <see cref="IngestWarmup"/>.</summary>
     public TimeSpan IngestWindow { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Ingest time before the window opens: long enough for the backlog to reach MaxPendingSamples.</summary>
+    /// <summary>Ingest time before the window opens: long enough for the backlog to fill the pending buffer.</summary>
     public TimeSpan IngestWarmup { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Recorded hours replayed (fractions allowed for a quick try).</summary>

@@ -4,8 +4,8 @@ namespace TwinGateway.Telemetry.Recording;
 public sealed partial class TelemetryRecorder
 {
     /// <summary>
-    /// Adds a sample to the next commit. Waits only while <see cref="RecorderOptions.MaxPendingSamples"/> samples are
-    /// waiting for a commit that keeps failing: nothing is ever dropped.
+    /// Adds a sample to the next commit. Waits only while the pending buffer is full (<see cref="RecorderOptions.MaxPendingSamples"/>
+    /// or <see cref="RecorderOptions.MaxPendingBytes"/>), that is while commits fail or fall behind: nothing is ever dropped.
     /// </summary>
     public void Append(in TelemetrySample sample)
     {
@@ -13,9 +13,9 @@ public sealed partial class TelemetryRecorder
         lock (_gate)
         {
             WaitForRoomLocked(1);
-            _active.Add(sample);
+            _pending.Add(sample);
             _appended++;
-            if (_active.Count == _options.MaxBatchSamples)
+            if (_pending.Count == _options.MaxBatchSamples)
             {
                 Monitor.PulseAll(_gate);
             }
@@ -35,12 +35,12 @@ public sealed partial class TelemetryRecorder
                 foreach (var sample in samples.Slice(offset, take))
                 {
                     ArgumentNullException.ThrowIfNull(sample.Series);
-                    _active.Add(sample);
+                    _pending.Add(sample);
                 }
 
                 offset += take;
                 _appended += take;
-                if (_active.Count >= _options.MaxBatchSamples)
+                if (_pending.Count >= _options.MaxBatchSamples)
                 {
                     Monitor.PulseAll(_gate);
                 }
@@ -53,7 +53,7 @@ public sealed partial class TelemetryRecorder
         while (true)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
-            var room = _options.MaxPendingSamples - PendingLocked;
+            var room = _maxPending - _pending.Count;
             if (room >= wanted)
             {
                 return room;
@@ -64,7 +64,17 @@ public sealed partial class TelemetryRecorder
         }
     }
 
-    private int PendingLocked => _active.Count + (_inflight.Count - _inflightOffset);
+    /// <summary>The memory the pending buffer holds now: at most <see cref="RecorderOptions.MaxPendingBytes"/> plus two 1 MiB segments.</summary>
+    internal long PendingBytesAllocated
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pending.BytesAllocated;
+            }
+        }
+    }
 
     /// <summary>
     /// Completes when every sample appended before the call is committed to disk.

@@ -97,6 +97,7 @@ public sealed partial class TelemetryRecorder
             FlushIntervalMilliseconds = options.FlushIntervalMilliseconds,
             MaxBatchSamples = options.MaxBatchSamples,
             MaxPendingSamples = options.MaxPendingSamples,
+            MaxPendingBytes = options.MaxPendingBytes,
             Retention = options.Retention,
             MoveCorruptDatabaseAside = options.MoveCorruptDatabaseAside,
             MaxRetryDelay = options.MaxRetryDelay,

@@ -9,10 +9,20 @@ namespace TwinGateway.Telemetry.Recording;
 /// </summary>
 public sealed partial class TelemetryRecorder
 {
+    /// <summary>The oldest pending samples being committed, as slices of the pending buffer (the writer's only).</summary>
+    private readonly List<ArraySegment<TelemetrySample>> _batch = [];
+
+    /// <summary>
+    /// For tests: when set, the writer takes one permit before each batch it commits, so a test holds commits back (and
+    /// fills the buffer) without a full disk, and lets them through one at a time.
+    /// </summary>
+    internal SemaphoreSlim? CommitGate { get; set; }
+
     private void WriterLoop()
     {
         var retryDelay = TimeSpan.FromMilliseconds(100);
         var interval = TimeSpan.FromMilliseconds(_options.FlushIntervalMilliseconds);
+        var retrying = false;
         while (true)
         {
             // A failed read or mark update may have invalidated the database while no commit was pending.
@@ -21,10 +31,11 @@ public sealed partial class TelemetryRecorder
                 TryReconnect();
             }
 
+            int round;
             lock (_gate)
             {
                 var deadline = _time.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                while (!_stopping && !_flushRequested && _active.Count < _options.MaxBatchSamples && _inflightOffset >= _inflight.Count
+                while (!retrying && !_stopping && !_flushRequested && _pending.Count < _options.MaxBatchSamples
                        && Volatile.Read(ref _reconnectRequested) == 0)
                 {
                     var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
@@ -37,31 +48,27 @@ public sealed partial class TelemetryRecorder
                 }
 
                 _flushRequested = false;
-                if (_inflightOffset >= _inflight.Count)
+                if (_pending.Count == 0)
                 {
-                    if (_active.Count == 0)
+                    retrying = false;
+                    CompleteFlushWaitersLocked(null);
+                    if (_stopping)
                     {
-                        CompleteFlushWaitersLocked(null);
-                        if (_stopping)
-                        {
-                            return;
-                        }
-
-                        continue;
+                        return;
                     }
 
-                    // Swap: producers fill a fresh list while this one is committed with its sequence numbers fixed.
-                    (_inflight, _active) = (_active, _inflight);
-                    _active.Clear();
-                    _inflightOffset = 0;
-                    _inflightFirstSeq = _lastSeq + 1;
+                    continue;
                 }
+
+                // This round commits what is pending now; what producers append meanwhile waits for the next round.
+                round = _pending.Count;
             }
 
-            var failed = CommitInflight();
+            var failed = CommitPending(round);
             if (failed is null)
             {
                 retryDelay = TimeSpan.FromMilliseconds(100);
+                retrying = false;
                 continue;
             }
 
@@ -81,6 +88,7 @@ public sealed partial class TelemetryRecorder
             Thread.Sleep(retryDelay);
             retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             TryReconnect();
+            retrying = true;
         }
     }
 
@@ -88,31 +96,38 @@ public sealed partial class TelemetryRecorder
     {
         lock (_gate)
         {
-            return PendingLocked;
+            return _pending.Count;
         }
     }
 
-    /// <summary>Commits the in-flight list in batches; returns the error that stopped it, or null when all is committed.</summary>
-    private TelemetryStoreException? CommitInflight()
+    /// <summary>
+    /// Commits the oldest <paramref name="round"/> pending samples in batches, each in its own transaction; returns the
+    /// error that stopped it, or null when they are all committed. A committed batch leaves the buffer, which makes room
+    /// for the producers; a failed one stays, with the sequence numbers it will have.
+    /// </summary>
+    private TelemetryStoreException? CommitPending(int round)
     {
-        while (true)
+        while (round > 0)
         {
-            int offset, count;
+            int count;
             long firstSeq;
             lock (_gate)
             {
-                offset = _inflightOffset;
-                count = Math.Min(_inflight.Count - offset, _options.MaxBatchSamples);
-                firstSeq = _inflightFirstSeq + offset;
+                // A reconnect may have found part of the round on disk already (see TryReconnect).
+                count = Math.Min(Math.Min(round, _pending.Count), _options.MaxBatchSamples);
                 if (count == 0)
                 {
                     return null;
                 }
+
+                firstSeq = _lastSeq + 1;
+                _pending.PeekOldest(count, _batch);
             }
 
+            CommitGate?.Wait();
             try
             {
-                WriteBatch(_inflight, offset, count, firstSeq);
+                WriteBatch(_batch, firstSeq);
             }
             catch (Exception ex) when (ex is DuckDBException or IOException or InvalidOperationException)
             {
@@ -124,7 +139,7 @@ public sealed partial class TelemetryRecorder
                     _failingSince ??= _time.GetUtcNow();
                     if (first || _lastError != error.Message)
                     {
-                        Log.CommitFailed(_logger, _options.DatabasePath, PendingLocked, error.Message);
+                        Log.CommitFailed(_logger, _options.DatabasePath, _pending.Count, error.Message);
                     }
 
                     _lastError = error.Message;
@@ -133,60 +148,65 @@ public sealed partial class TelemetryRecorder
                 return error;
             }
 
+            // Copied before the samples leave the buffer: their segments are reused once they have.
             TelemetrySample[]? live = null;
             if (HasLiveSubscribers)
             {
                 live = new TelemetrySample[count];
-                _inflight.CopyTo(offset, live, 0, count);
+                var at = 0;
+                foreach (var slice in _batch)
+                {
+                    slice.AsSpan().CopyTo(live.AsSpan(at));
+                    at += slice.Count;
+                }
             }
 
             lock (_gate)
             {
-                _inflightOffset += count;
+                _pending.RemoveOldest(count);
                 _lastSeq = firstSeq + count - 1;
                 _committed += count;
                 _lastCommitAt = _time.GetUtcNow();
                 if (_failingSince is { } since)
                 {
-                    Log.CommitRecovered(_logger, _options.DatabasePath, _time.GetUtcNow() - since, PendingLocked);
+                    Log.CommitRecovered(_logger, _options.DatabasePath, _time.GetUtcNow() - since, _pending.Count);
                     _failingSince = null;
-                }
-
-                if (_inflightOffset >= _inflight.Count)
-                {
-                    _inflight.Clear();
-                    _inflightOffset = 0;
                 }
 
                 CompleteFlushWaitersLocked(null);
                 Monitor.PulseAll(_gate);
             }
 
+            round -= count;
             if (live is not null)
             {
                 PublishLive(live, firstSeq);
             }
         }
+
+        return null;
     }
 
-    private void WriteBatch(List<TelemetrySample> samples, int offset, int count, long firstSeq)
+    private void WriteBatch(List<ArraySegment<TelemetrySample>> batch, long firstSeq)
     {
         using var transaction = _writeConnection.BeginTransaction();
         using (var appender = _writeConnection.CreateAppender("samples"))
         {
             var seq = firstSeq;
-            for (var i = offset; i < offset + count; i++)
+            foreach (var slice in batch)
             {
-                var s = samples[i];
-                appender.CreateRow()
-                    .AppendValue(seq++)
-                    .AppendValue(s.Series.Id)
-                    .AppendValue(s.SourceTime)
-                    .AppendValue(s.ServerTime)
-                    .AppendValue(s.Value)
-                    .AppendValue(s.Status)
-                    .AppendValue(s.Expected)
-                    .EndRow();
+                foreach (ref readonly var s in slice.AsSpan())
+                {
+                    appender.CreateRow()
+                        .AppendValue(seq++)
+                        .AppendValue(s.Series.Id)
+                        .AppendValue(s.SourceTime)
+                        .AppendValue(s.ServerTime)
+                        .AppendValue(s.Value)
+                        .AppendValue(s.Status)
+                        .AppendValue(s.Expected)
+                        .EndRow();
+                }
             }
         }
 
@@ -212,13 +232,14 @@ public sealed partial class TelemetryRecorder
                 var onDisk = ScalarInt64(_control, "SELECT coalesce(max(seq), 0) FROM samples");
                 lock (_gate)
                 {
-                    var first = _inflightFirstSeq + _inflightOffset;
-                    if (onDisk >= first && _inflight.Count > _inflightOffset)
+                    var first = _lastSeq + 1;
+                    if (onDisk >= first && _pending.Count > 0)
                     {
-                        var already = (int)Math.Min(onDisk - first + 1, _inflight.Count - _inflightOffset);
-                        _inflightOffset += already;
+                        var already = (int)Math.Min(onDisk - first + 1, _pending.Count);
+                        _pending.RemoveOldest(already);
                         _lastSeq = first + already - 1;
                         _committed += already;
+                        Monitor.PulseAll(_gate);
                     }
                 }
             }

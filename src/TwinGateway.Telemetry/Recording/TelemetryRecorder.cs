@@ -12,7 +12,8 @@ namespace TwinGateway.Telemetry.Recording;
 /// </summary>
 /// <remarks>
 /// Nothing is dropped: a commit that fails (disk full, I/O error) keeps its samples in memory with their sequence
-/// numbers and is retried, and producers wait when <see cref="RecorderOptions.MaxPendingSamples"/> are pending.
+/// numbers and is retried, and producers wait when <see cref="RecorderOptions.MaxPendingSamples"/> are pending or they take
+/// <see cref="RecorderOptions.MaxPendingBytes"/> of memory.
 /// Sequence numbers are contiguous and assigned in commit order, so a consumer (the InfluxDB forwarder) keeps one
 /// number as its high-water mark and the backlog is <c>LastSeq - mark</c>.
 /// The partial files hold one concern each: <c>.Open</c> (file and schema), <c>.Series</c>, <c>.Ingest</c> (producers),
@@ -31,10 +32,10 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
     private readonly Thread _writer;
     private DuckDBConnection _control;
     private DuckDBConnection _writeConnection;
-    private List<TelemetrySample> _active;
-    private List<TelemetrySample> _inflight = [];
-    private int _inflightOffset;
-    private long _inflightFirstSeq;
+    private readonly PendingSamples _pending = new();
+
+    /// <summary>Most samples pending: <see cref="RecorderOptions.MaxPendingSamples"/>, or fewer where <see cref="RecorderOptions.MaxPendingBytes"/> is reached first.</summary>
+    private readonly int _maxPending;
     private long _appended;
     private long _committed;
     private long _lastSeq;
@@ -54,7 +55,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
         _logger = logger;
         _control = control;
         _connectionString = connectionString;
-        _active = new List<TelemetrySample>(Math.Min(options.MaxBatchSamples, 65_536));
+        _maxPending = (int)Math.Min(options.MaxPendingSamples, options.MaxPendingBytes / PendingSamples.SampleBytes);
         _writeConnection = new DuckDBConnection(connectionString);
         _writeConnection.Open();
         LoadState();
@@ -90,7 +91,7 @@ public sealed partial class TelemetryRecorder : IAsyncDisposable, IDisposable
             return new RecorderStatus(
                 _options.DatabasePath,
                 _lastSeq,
-                PendingLocked,
+                _pending.Count,
                 _appended,
                 _committed,
                 _commitFailures,
