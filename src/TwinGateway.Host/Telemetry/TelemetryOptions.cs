@@ -27,8 +27,14 @@ public sealed class TelemetryOptions
     /// <summary>Samples held in memory while commits fail before producers wait (never dropped).</summary>
     public int MaxPendingSamples { get; set; } = 4_000_000;
 
-    /// <summary>DuckDB's memory limit in MB (its own default is 80% of the machine).</summary>
-    public int MemoryLimitMegabytes { get; set; } = 512;
+    /// <summary>
+    /// Bytes of samples held in memory waiting for a commit before producers wait (never dropped); bounds the memory
+    /// a full disk or a slow commit can take. 64 MiB is about a million samples, nine minutes of the demo line.
+    /// </summary>
+    public long MaxPendingBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>DuckDB's memory limit in MB (its own default is 80% of the machine; 256 keeps the gateway under 600 MB at full ingest).</summary>
+    public int MemoryLimitMegabytes { get; set; } = 256;
 
     /// <summary>Days samples are kept; samples not yet forwarded to InfluxDB are kept longer.</summary>
     public double RetentionDays { get; set; } = 30;
@@ -52,6 +58,7 @@ public sealed class TelemetryOptions
         DatabasePath = DatabasePath,
         FlushIntervalMilliseconds = FlushIntervalMilliseconds,
         MaxPendingSamples = MaxPendingSamples,
+        MaxPendingBytes = MaxPendingBytes,
         Retention = TimeSpan.FromDays(RetentionDays),
         MoveCorruptDatabaseAside = MoveCorruptDatabaseAside,
         MemoryLimitMegabytes = MemoryLimitMegabytes,
