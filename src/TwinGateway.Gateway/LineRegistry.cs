@@ -66,20 +66,9 @@ public sealed partial class GatewayService(
         var settings = options.Value;
         var directory = ResolveLinesDirectory(settings.LinesDirectory);
         var loaded = LineDefinitionLoader.LoadDirectory(directory);
-        var fatal = new List<string>();
-        var fileProblems = new List<LineDefinitionError>();
-        foreach (var error in loaded.Errors)
-        {
-            // A file with mistakes is that line's problem; a missing folder or an id used twice is the configuration's.
-            if (!File.Exists(error.File) || error.Message.StartsWith("duplicate line id", StringComparison.Ordinal))
-            {
-                fatal.Add(error.ToString());
-            }
-            else
-            {
-                fileProblems.Add(error);
-            }
-        }
+        // A file with mistakes is that line's problem; a missing folder or an id used twice is the configuration's.
+        var fatal = loaded.SetErrors.Select(e => e.ToString()).ToList();
+        var fileProblems = loaded.Errors.Where(e => !loaded.SetErrors.Contains(e)).ToList();
 
         foreach (var line in loaded.Lines)
         {

@@ -30,6 +30,7 @@ public sealed class LineDirectoryTests : IDisposable
         Assert.Equal($"duplicate line id 'mini': {first} already defines it (at line 1); line ids are unique across all line files", error.Message);
         var line = Assert.Single(result.Lines);
         Assert.Equal(first, line.Source!.Value.File);
+        Assert.Equal(error, Assert.Single(result.SetErrors));
         Assert.Throws<LineDefinitionException>(() => result.GetLinesOrThrow());
     }
 
@@ -46,14 +47,17 @@ public sealed class LineDirectoryTests : IDisposable
         Assert.Equal((bad, 8, 11), (error.File, error.Line, error.Column));
         Assert.Equal(good, Assert.Single(result.Lines).Source!.Value.File);
         Assert.False(result.Succeeded);
+        Assert.Empty(result.SetErrors);
     }
 
     [Fact]
     public void Missing_folder_is_an_error_and_an_empty_one_is_not()
     {
         var missing = Path.Combine(_directory, "missing");
-        var error = Assert.Single(LineDefinitionLoader.LoadDirectory(missing).Errors);
+        var result = LineDefinitionLoader.LoadDirectory(missing);
+        var error = Assert.Single(result.Errors);
         Assert.Equal(missing, error.File);
+        Assert.Equal(error, Assert.Single(result.SetErrors));
 
         var empty = LineDefinitionLoader.LoadDirectory(_directory);
         Assert.True(empty.Succeeded);

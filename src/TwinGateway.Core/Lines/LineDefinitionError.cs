@@ -82,10 +82,11 @@ public sealed class LineDefinitionResult
 /// <summary>The outcome of loading a folder of line files.</summary>
 public sealed class LineDefinitionSetResult
 {
-    internal LineDefinitionSetResult(ImmutableArray<LineDefinition> lines, ImmutableArray<LineDefinitionError> errors)
+    internal LineDefinitionSetResult(ImmutableArray<LineDefinition> lines, ImmutableArray<LineDefinitionError> errors, ImmutableArray<LineDefinitionError> setErrors)
     {
         Lines = lines;
         Errors = errors;
+        SetErrors = setErrors;
     }
 
     /// <summary>The lines of the files that loaded without a problem, in file-name order; a line whose id another file
@@ -94,6 +95,12 @@ public sealed class LineDefinitionSetResult
 
     /// <summary>Every problem in every file, in file-name order.</summary>
     public ImmutableArray<LineDefinitionError> Errors { get; }
+
+    /// <summary>
+    /// The problems of the set rather than of one file (also in <see cref="Errors"/>): the folder missing, a line id
+    /// that two files define. A file's own mistakes leave only its line out; these concern every line.
+    /// </summary>
+    public ImmutableArray<LineDefinitionError> SetErrors { get; }
 
     public bool Succeeded => Errors.IsEmpty;
 

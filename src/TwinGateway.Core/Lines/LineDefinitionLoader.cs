@@ -49,7 +49,8 @@ public static class LineDefinitionLoader
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory))
         {
-            return new LineDefinitionSetResult([], [new LineDefinitionError(directory, 1, 1, "", "the line definition folder does not exist")]);
+            LineDefinitionError missing = new(directory, 1, 1, "", "the line definition folder does not exist");
+            return new LineDefinitionSetResult([], [missing], [missing]);
         }
 
         var files = FilePatterns
@@ -60,6 +61,7 @@ public static class LineDefinitionLoader
 
         var lines = ImmutableArray.CreateBuilder<LineDefinition>();
         var errors = ImmutableArray.CreateBuilder<LineDefinitionError>();
+        var setErrors = ImmutableArray.CreateBuilder<LineDefinitionError>();
         var firstById = new Dictionary<string, (string File, SourceLocation Id)>(StringComparer.Ordinal);
         foreach (var file in files)
         {
@@ -72,8 +74,10 @@ public static class LineDefinitionLoader
 
             if (firstById.TryGetValue(line.Id, out var first))
             {
-                errors.Add(new LineDefinitionError(file, idLocation.Line, idLocation.Column, "id",
-                    $"duplicate line id '{line.Id}': {first.File} already defines it (at line {first.Id.Line}); line ids are unique across all line files"));
+                var duplicate = new LineDefinitionError(file, idLocation.Line, idLocation.Column, "id",
+                    $"duplicate line id '{line.Id}': {first.File} already defines it (at line {first.Id.Line}); line ids are unique across all line files");
+                errors.Add(duplicate);
+                setErrors.Add(duplicate);
                 continue;
             }
 
@@ -81,6 +85,6 @@ public static class LineDefinitionLoader
             lines.Add(line);
         }
 
-        return new LineDefinitionSetResult(lines.ToImmutable(), errors.ToImmutable());
+        return new LineDefinitionSetResult(lines.ToImmutable(), errors.ToImmutable(), setErrors.ToImmutable());
     }
 }
