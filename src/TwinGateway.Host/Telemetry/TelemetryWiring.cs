@@ -153,13 +153,8 @@ internal sealed class RecorderHealthCheck(TelemetryRecorder recorder) : IHealthC
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var status = recorder.GetStatus();
-        if (!status.FileExists)
-        {
-            return Task.FromResult(HealthCheckResult.Unhealthy($"the flight recorder file {status.DatabasePath} was removed while the gateway runs"));
-        }
-
-        return Task.FromResult(status.LastError is null
-            ? HealthCheckResult.Healthy($"{status.LastSeq} samples recorded")
-            : HealthCheckResult.Unhealthy($"{status.Pending} samples waiting: {status.LastError}"));
+        return Task.FromResult(status.Problem is { } problem
+            ? HealthCheckResult.Unhealthy(problem)
+            : HealthCheckResult.Healthy($"{status.LastSeq} samples recorded"));
     }
 }

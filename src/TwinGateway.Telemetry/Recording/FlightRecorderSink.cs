@@ -18,12 +18,7 @@ public sealed class FlightRecorderSinkFactory(TelemetryRecorder recorder) : ILin
 
     public bool Critical => true;
 
-    public string? Problem => recorder.GetStatus() switch
-    {
-        { FileExists: false } status => $"the flight recorder file {status.DatabasePath} was removed while the gateway runs",
-        { LastError: { } error } status => $"{status.Pending} samples waiting for a commit: {error}",
-        _ => null,
-    };
+    public string? Problem => recorder.GetStatus().Problem;
 
     public ILineSink Create(LineDefinition line)
     {

@@ -26,4 +26,10 @@ public sealed record RecorderStatus(
     bool FileExists)
 {
     public bool Healthy => LastError is null && FileExists;
+
+    /// <summary>What is wrong, for health checks and the line's sink state; null while healthy.</summary>
+    public string? Problem =>
+        !FileExists ? $"the flight recorder file {DatabasePath} was removed while the gateway runs"
+        : LastError is { } error ? $"{Pending} samples waiting for a commit: {error}"
+        : null;
 }
