@@ -36,9 +36,9 @@ public sealed record LineHealthReport(HealthStatus Status, IReadOnlyList<string>
 
         foreach (var sink in line.Sinks)
         {
-            if (sink.State == ComponentState.Failed)
+            if (sink.Component.State == ComponentState.Failed)
             {
-                (sink.Critical ? unhealthy : degraded).Add($"line {line.Id}: sink {sink.Name} failed ({sink.Reason})");
+                (sink.Critical ? unhealthy : degraded).Add($"line {line.Id}: sink {sink.Name} failed ({sink.Component.Reason})");
             }
             else if (sink.Problem is { } problem)
             {

@@ -10,10 +10,7 @@ namespace TwinGateway.Gateway.Pipeline;
 /// <param name="Name">The sink's registered name.</param>
 /// <param name="Overflow">What its queue does when it falls behind.</param>
 /// <param name="Critical">Whether the line is Unhealthy (rather than Degraded) while it is failed.</param>
-/// <param name="State">Running, Failed (being restarted), ...</param>
-/// <param name="Reason">The exception's message while failed.</param>
-/// <param name="Since">When the state began.</param>
-/// <param name="Restarts">Restarts since the gateway started.</param>
+/// <param name="Component">Its supervision state: Running, Failed (being restarted, with the exception's message), restarts.</param>
 /// <param name="Received">Samples the line handed to it.</param>
 /// <param name="Written">Samples it took.</param>
 /// <param name="Dropped">Samples its queue dropped (only a <see cref="SinkOverflow.DropOldest"/> sink drops).</param>
@@ -24,10 +21,7 @@ public sealed record SinkStatus(
     string Name,
     SinkOverflow Overflow,
     bool Critical,
-    ComponentState State,
-    string Reason,
-    DateTimeOffset Since,
-    int Restarts,
+    ComponentStatus Component,
     long Received,
     long Written,
     long Dropped,
@@ -80,8 +74,7 @@ internal sealed partial class SinkRunner
     {
         get
         {
-            var health = Health.Status;
-            return new SinkStatus(_factory.Name, _factory.Overflow, _factory.Critical, health.State, health.Reason, health.Since, health.Restarts,
+            return new SinkStatus(_factory.Name, _factory.Overflow, _factory.Critical, Health.Status,
                 Interlocked.Read(ref _received), Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), _queue.Reader.Count, _capacity, _factory.Problem);
         }
     }

@@ -177,7 +177,7 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
         Name = sink.Name,
         Overflow = sink.Overflow == SinkOverflow.Wait ? "wait" : "drop-oldest",
         Critical = sink.Critical,
-        Component = ToProto(new ComponentStatus(sink.Name, sink.State, sink.Reason, sink.Since, sink.Restarts)),
+        Component = ToProto(sink.Component),
         Received = sink.Received,
         Written = sink.Written,
         Dropped = sink.Dropped,
