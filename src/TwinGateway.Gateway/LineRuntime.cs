@@ -172,9 +172,11 @@ public sealed partial class LineRuntime : IAsyncDisposable
     {
         if (_pipeline.Watchers.Any)
         {
+            // Each watcher gets every value as it came (a batch may hold several of one signal), not the latest.
             foreach (ref readonly var sample in batch.AsSpan())
             {
-                _pipeline.Watchers.Publish(_byIndex[sample.SignalIndex].Snapshot);
+                _pipeline.Watchers.Publish(new SignalSnapshot(_byIndex[sample.SignalIndex].Definition.Id, sample.Value, sample.Expected,
+                    sample.SourceTime, sample.ServerTime, new OpcUa.Types.StatusCode(sample.Status).Name));
             }
         }
 
