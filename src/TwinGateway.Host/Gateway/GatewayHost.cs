@@ -23,17 +23,20 @@ internal static class GatewayHost
 {
     /// <summary>
     /// Builds the gateway; <paramref name="overrides"/> are configuration keys set from the command line, and
-    /// <paramref name="configure"/> adds services (another sink, say) before the host is built.
+    /// <paramref name="configure"/> adds services (another sink, say) before the host is built; <paramref name="time"/>
+    /// is the one clock of the lines, the supervisors and the Quartz schedules (the system's by default).
     /// </summary>
-    public static WebApplication Build(IDictionary<string, string?> overrides, Action<IServiceCollection>? configure = null)
+    public static WebApplication Build(IDictionary<string, string?> overrides, Action<IServiceCollection>? configure = null, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         var settingsFiles = AddSettingsFiles(builder.Configuration);
         builder.Configuration.AddEnvironmentVariables("TWINGW_");
         builder.Configuration.AddInMemoryCollection(overrides);
         builder.AddTwinGatewayLogging();
+        builder.Services.AddSingleton(time);
         builder.AddTwinGatewayLines();
-        builder.AddTwinGatewayTelemetry();
+        builder.AddTwinGatewayTelemetry(time);
         builder.AddTwinGatewayApi();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
@@ -77,7 +80,6 @@ internal static class GatewayHost
         var services = builder.Services;
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ITwinFactory, LineTwinFactory>();
         services.AddSingleton<IControllerSimulator, LoopbackPlcSimulator>();
         services.AddSingleton<LineRegistry>();

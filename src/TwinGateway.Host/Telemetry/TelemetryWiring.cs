@@ -10,7 +10,9 @@ namespace TwinGateway.Host.Telemetry;
 /// <summary>Wires the flight recorder, the InfluxDB forwarder and their Quartz jobs (forwarding, retention, status log).</summary>
 internal static class TelemetryWiring
 {
-    public static void AddTwinGatewayTelemetry(this WebApplicationBuilder builder)
+    /// <param name="builder">The gateway's builder.</param>
+    /// <param name="time">The gateway's clock: Quartz schedules on it too.</param>
+    public static void AddTwinGatewayTelemetry(this WebApplicationBuilder builder, TimeProvider time)
     {
         var services = builder.Services;
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
@@ -35,9 +37,10 @@ internal static class TelemetryWiring
         var forwarding = builder.Configuration.GetSection(InfluxForwarderOptions.SectionName).Get<InfluxForwarderOptions>()?.Enabled == true;
         services.AddQuartz(quartz =>
         {
+            quartz.UseTimeProvider(time);
             quartz.ScheduleJob<RecorderRetentionJob>(trigger => trigger
                 .WithIdentity("recorder-retention")
-                .StartAt(DateTimeOffset.UtcNow.AddMinutes(1))
+                .StartAt(time.GetUtcNow().AddMinutes(1))
                 .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromMinutes(telemetry.RetentionCheckMinutes)).RepeatForever()));
             if (forwarding)
             {
@@ -47,7 +50,7 @@ internal static class TelemetryWiring
                     .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromSeconds(telemetry.ForwardIntervalSeconds)).RepeatForever()));
                 quartz.ScheduleJob<ForwarderStatusLogJob>(trigger => trigger
                     .WithIdentity("influx-status-log")
-                    .StartAt(DateTimeOffset.UtcNow.AddSeconds(telemetry.StatusLogSeconds))
+                    .StartAt(time.GetUtcNow().AddSeconds(telemetry.StatusLogSeconds))
                     .WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromSeconds(telemetry.StatusLogSeconds)).RepeatForever()));
             }
         });
