@@ -42,14 +42,74 @@ public sealed class GatewayConfigurationException(IReadOnlyList<string> problems
 }
 
 /// <summary>
-/// Loads the line definitions, starts the simulated PLCs (embedded default) and one <see cref="LineRuntime"/> per line
-/// once the host has started, and stops them with it. A line file that does not load leaves that line out (reported in
-/// <see cref="LineRegistry.FileProblems"/> and the health); problems that concern the whole configuration (a missing
-/// folder, a line id defined twice, a <c>credentialsRef</c> that Gateway:Credentials does not define) stop the start
-/// with every problem listed.
+/// The line definitions as the gateway will run them, read once at start: the lines that loaded, the files that did
+/// not (their lines are left out, the others run), and the problems that concern the whole configuration (the folder
+/// missing, a line id defined twice, a <c>credentialsRef</c> that Gateway:Credentials does not define), which stop the
+/// start. The host checks <see cref="Problems"/> with the settings' own, so one start lists every problem at once.
+/// </summary>
+public sealed class LineConfiguration
+{
+    private LineConfiguration(string directory, IReadOnlyList<LineDefinition> lines, IReadOnlyList<LineDefinitionError> fileProblems, IReadOnlyList<string> problems)
+    {
+        Directory = directory;
+        Lines = lines;
+        FileProblems = fileProblems;
+        Problems = problems;
+    }
+
+    public string Directory { get; }
+
+    public IReadOnlyList<LineDefinition> Lines { get; }
+
+    public IReadOnlyList<LineDefinitionError> FileProblems { get; }
+
+    public IReadOnlyList<string> Problems { get; }
+
+    public static LineConfiguration Load(GatewayOptions settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var directory = ResolveLinesDirectory(settings.LinesDirectory);
+        var loaded = LineDefinitionLoader.LoadDirectory(directory);
+
+        // A file with mistakes is that line's problem; a missing folder or an id used twice is the configuration's.
+        var problems = loaded.SetErrors.Select(e => e.ToString()).ToList();
+        var fileProblems = loaded.Errors.Where(e => !loaded.SetErrors.Contains(e)).ToList();
+        foreach (var line in loaded.Lines)
+        {
+            foreach (var controller in line.Controllers)
+            {
+                if (controller.CredentialsRef is { } reference && !settings.Credentials.ContainsKey(reference))
+                {
+                    problems.Add($"{line.Source?.File ?? line.Id}: controller '{controller.Id}' of line '{line.Id}' names credentialsRef '{reference}', which Gateway:Credentials does not define"
+                        + (settings.Credentials.Count == 0 ? " (it defines none)" : $" (it defines: {string.Join(", ", settings.Credentials.Keys.Order(StringComparer.Ordinal))})"));
+                }
+            }
+        }
+
+        return new LineConfiguration(directory, loaded.Lines, fileProblems, problems);
+    }
+
+    /// <summary>A relative folder is the working directory's when it exists there, else the one beside the binary (the built-in demo).</summary>
+    public static string ResolveLinesDirectory(string configured)
+    {
+        if (Path.IsPathRooted(configured))
+        {
+            return configured;
+        }
+
+        var fromWorkingDirectory = Path.GetFullPath(configured);
+        return System.IO.Directory.Exists(fromWorkingDirectory) ? fromWorkingDirectory : Path.Combine(AppContext.BaseDirectory, configured);
+    }
+}
+
+/// <summary>
+/// Starts the simulated PLCs (embedded default) and one <see cref="LineRuntime"/> per line of the
+/// <see cref="LineConfiguration"/> once the host has started, and stops them with it. A line file that did not load is
+/// reported in <see cref="LineRegistry.FileProblems"/> and the health.
 /// </summary>
 public sealed partial class GatewayService(
     LineRegistry registry,
+    LineConfiguration configuration,
     IOptions<GatewayOptions> options,
     IControllerSimulator simulator,
     ITwinFactory twins,
@@ -64,42 +124,25 @@ public sealed partial class GatewayService(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var directory = ResolveLinesDirectory(settings.LinesDirectory);
-        var loaded = LineDefinitionLoader.LoadDirectory(directory);
-        // A file with mistakes is that line's problem; a missing folder or an id used twice is the configuration's.
-        var fatal = loaded.SetErrors.Select(e => e.ToString()).ToList();
-        var fileProblems = loaded.Errors.Where(e => !loaded.SetErrors.Contains(e)).ToList();
-
-        foreach (var line in loaded.Lines)
+        if (configuration.Problems.Count > 0)
         {
-            foreach (var controller in line.Controllers)
-            {
-                if (controller.CredentialsRef is { } reference && !settings.Credentials.ContainsKey(reference))
-                {
-                    fatal.Add($"{line.Source?.File ?? line.Id}: controller '{controller.Id}' of line '{line.Id}' names credentialsRef '{reference}', which Gateway:Credentials does not define"
-                        + (settings.Credentials.Count == 0 ? " (it defines none)" : $" (it defines: {string.Join(", ", settings.Credentials.Keys.Order(StringComparer.Ordinal))})"));
-                }
-            }
+            throw new GatewayConfigurationException(configuration.Problems);
         }
 
-        if (fatal.Count > 0)
-        {
-            throw new GatewayConfigurationException(fatal);
-        }
-
+        var (directory, fileProblems, lines) = (configuration.Directory, configuration.FileProblems, configuration.Lines);
         registry.SetLoaded(directory, fileProblems);
-        Log.Loaded(_logger, directory, loaded.Lines.Length, string.Join(", ", loaded.Lines.Select(l => l.Id)));
+        Log.Loaded(_logger, directory, lines.Count, string.Join(", ", lines.Select(l => l.Id)));
         foreach (var problem in fileProblems)
         {
             Log.BadFile(_logger, problem.ToString());
         }
 
-        if (loaded.Lines.Length == 0)
+        if (lines.Count == 0)
         {
             Log.NoLines(_logger, directory);
         }
 
-        foreach (var line in loaded.Lines)
+        foreach (var line in lines)
         {
             if (settings.SimulateControllers)
             {
@@ -138,18 +181,6 @@ public sealed partial class GatewayService(
                 Log.Started(_logger, line.Id, line.Definition.Signals.Length, line.Definition.Controllers.Length);
             }
         });
-    }
-
-    /// <summary>A relative folder is the working directory's when it exists there, else the one beside the binary (the built-in demo).</summary>
-    public static string ResolveLinesDirectory(string configured)
-    {
-        if (Path.IsPathRooted(configured))
-        {
-            return configured;
-        }
-
-        var fromWorkingDirectory = Path.GetFullPath(configured);
-        return System.IO.Directory.Exists(fromWorkingDirectory) ? fromWorkingDirectory : Path.Combine(AppContext.BaseDirectory, configured);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

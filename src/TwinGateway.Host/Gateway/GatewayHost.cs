@@ -40,10 +40,61 @@ internal static class GatewayHost
         builder.AddTwinGatewayApi();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        try
+        {
+            CheckConfiguration(app.Services);
+        }
+        catch (GatewayConfigurationException)
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
+
         app.MapTwinGatewayApi();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
         HostLog.Settings(log, settingsFiles.Count == 0 ? "none (built-in defaults only)" : string.Join(", ", settingsFiles));
         return app;
+    }
+
+    /// <summary>
+    /// Everything about the configuration that can be known before anything starts, checked at once: every settings
+    /// section's validation and the line definitions' problems, so one start lists every problem.
+    /// </summary>
+    /// <exception cref="GatewayConfigurationException">Something is wrong; it lists every problem.</exception>
+    private static void CheckConfiguration(IServiceProvider services)
+    {
+        var problems = new List<string>();
+        var gateway = Validated<GatewayOptions>(services, problems);
+        Validated<TelemetryOptions>(services, problems);
+        if (gateway is not null)
+        {
+            problems.AddRange(services.GetRequiredService<LineConfiguration>().Problems);
+        }
+        else if ((services.GetRequiredService<IConfiguration>().GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions()) is { } raw
+            && !string.IsNullOrWhiteSpace(raw.LinesDirectory))
+        {
+            // Other Gateway settings are wrong; the line files are still checked, so this start lists their problems too.
+            problems.AddRange(LineConfiguration.Load(raw).Problems);
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new GatewayConfigurationException(problems);
+        }
+    }
+
+    private static T? Validated<T>(IServiceProvider services, List<string> problems)
+        where T : class
+    {
+        try
+        {
+            return services.GetRequiredService<IOptions<T>>().Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            problems.AddRange(ex.Failures);
+            return null;
+        }
     }
 
     /// <summary>
@@ -82,6 +133,7 @@ internal static class GatewayHost
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<ITwinFactory, LineTwinFactory>();
         services.AddSingleton<IControllerSimulator, LoopbackPlcSimulator>();
+        services.AddSingleton(sp => LineConfiguration.Load(sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
         services.AddSingleton<LineRegistry>();
         services.AddHostedService<GatewayService>();
         services.AddHealthChecks().AddCheck<LinesHealthCheck>("lines");

@@ -66,6 +66,20 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Settings_and_line_problems_are_listed_together_in_one_start()
+    {
+        var yaml = DemoYaml(FreePort.Next());
+        WriteConfig(""", "StepMilliseconds": 5, "ReconnectSeconds": 0""", ("a.yaml", yaml), ("b.yaml", yaml.Replace("endpointUrl:", "credentialsRef: nobody\n    endpointUrl:", StringComparison.Ordinal).Replace("id: demo-line", "id: second-line", StringComparison.Ordinal)));
+
+        var result = await TwingwProcess.RunInAsync(_folder, s_timeout, "run");
+
+        AssertCleanError(result);
+        Assert.Contains("Gateway:StepMilliseconds is 5", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("Gateway:ReconnectSeconds is 0", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("credentialsRef 'nobody'", result.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_simulated_plc_port_in_use_is_a_configuration_error_with_a_hint()
     {
         using var busy = new TcpListener(IPAddress.Loopback, 0);

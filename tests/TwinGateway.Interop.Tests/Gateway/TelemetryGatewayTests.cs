@@ -263,14 +263,14 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     [Fact]
     public async Task Bad_telemetry_settings_stop_the_start_with_every_problem_listed()
     {
-        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => StartAsync(new Dictionary<string, string?>
+        var error = await Assert.ThrowsAsync<GatewayConfigurationException>(() => StartAsync(new Dictionary<string, string?>
         {
             ["Telemetry:RetentionDays"] = "-1",
             ["Telemetry:Influx:Enabled"] = "true",
             ["Telemetry:Influx:Url"] = "influx.plant.local:8086",
             ["Telemetry:Influx:BatchSize"] = "0",
         }));
-        var all = string.Join("\n", error.Failures);
+        var all = string.Join("\n", error.Problems);
         Assert.Contains("Telemetry:RetentionDays is -1", all, StringComparison.Ordinal);
         Assert.Contains("Telemetry:Influx:Url", all, StringComparison.Ordinal);
         Assert.Contains("Telemetry:Influx:Token", all, StringComparison.Ordinal);
