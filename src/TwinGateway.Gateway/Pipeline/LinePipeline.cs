@@ -38,7 +38,7 @@ internal sealed class LinePipeline : IAsyncDisposable
     {
         foreach (var sink in _sinks)
         {
-            _running.Add(Supervisor.RunAsync(sink.Health, sink.RunOnceAsync, _restart, _time, stopping));
+            _running.Add(Supervisor.RunAsync(sink.Health, sink.RunOnceAsync, _restart, _time, stopping, () => sink.Drained));
         }
     }
 

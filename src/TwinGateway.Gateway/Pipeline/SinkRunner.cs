@@ -89,6 +89,9 @@ internal sealed partial class SinkRunner
     /// <summary>No more batches: <see cref="RunOnceAsync"/> drains the queue and returns.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
+    /// <summary>The queue was completed and everything in it went to the sink.</summary>
+    public bool Drained => _current is null && _queue.Reader.Completion.IsCompleted;
+
     /// <summary>
     /// One life of the sink: creates it and feeds it until the queue is completed and drained. Not cancelled by the
     /// line's stop, so that what was queued still reaches the sink; the supervisor only gives up on a sink that keeps

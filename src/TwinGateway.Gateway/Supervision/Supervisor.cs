@@ -17,7 +17,16 @@ public sealed record RestartPolicy(TimeSpan InitialDelay, TimeSpan MaxDelay, Tim
 /// </summary>
 internal static class Supervisor
 {
-    public static async Task RunAsync(ComponentHealth health, Func<CancellationToken, Task> body, RestartPolicy policy, TimeProvider time, CancellationToken stopping)
+    /// <param name="health">The component's state, which the supervisor sets to Failed and Stopped.</param>
+    /// <param name="body">One life of the component.</param>
+    /// <param name="policy">The restart delays.</param>
+    /// <param name="time">The clock of the delays.</param>
+    /// <param name="stopping">The line's stop.</param>
+    /// <param name="finished">
+    /// For a component with an end of its own (a sink whose queue was completed and drained): a normal return while
+    /// this says true ends the supervision; any other normal return while the line runs is a failure.
+    /// </param>
+    public static async Task RunAsync(ComponentHealth health, Func<CancellationToken, Task> body, RestartPolicy policy, TimeProvider time, CancellationToken stopping, Func<bool>? finished = null)
     {
         var delay = policy.InitialDelay;
         while (!stopping.IsCancellationRequested)
@@ -27,7 +36,7 @@ internal static class Supervisor
             try
             {
                 await body(stopping).ConfigureAwait(false);
-                if (stopping.IsCancellationRequested)
+                if (stopping.IsCancellationRequested || finished?.Invoke() == true)
                 {
                     break;
                 }
