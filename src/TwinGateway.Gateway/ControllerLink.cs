@@ -223,7 +223,9 @@ internal sealed partial class ControllerLink
     /// </summary>
     private LineSample[] ToSamples(DataChangeBatch batch)
     {
-        var samples = new List<LineSample>(batch.Values.Length);
+        // One array per notification, the size it almost always has (every item is one of ours); trimmed otherwise.
+        var samples = new LineSample[batch.Values.Length];
+        var count = 0;
         foreach (var value in batch.Values)
         {
             if (_byNode.TryGetValue(value.Item.NodeId, out var signal))
@@ -231,12 +233,12 @@ internal sealed partial class ControllerLink
                 var data = value.Value;
                 var real = data.Value.IsNumeric ? data.Value.ToDouble() : (double?)null;
                 var snapshot = signal.SetReal(real, data.SourceTimestamp, data.ServerTimestamp, data.StatusCode);
-                samples.Add(new LineSample(signal.Index, snapshot.SourceTime, snapshot.ServerTime,
-                    real is { } number && double.IsFinite(number) ? number : null, data.StatusCode.Code, snapshot.Expected));
+                samples[count++] = new LineSample(signal.Index, snapshot.SourceTime, snapshot.ServerTime,
+                    real is { } number && double.IsFinite(number) ? number : null, data.StatusCode.Code, snapshot.Expected);
             }
         }
 
-        return [.. samples];
+        return count == samples.Length ? samples : samples[..count];
     }
 
     /// <summary>Mirrors the client's own reconnects into this link's state, with their reasons.</summary>
