@@ -36,6 +36,23 @@ public sealed class UaWriter : IDisposable
 
     public byte[] ToArray() => WrittenSpan.ToArray();
 
+    /// <summary>
+    /// Hands the rented buffer to the caller without copying: the written bytes are its first <paramref name="length"/>
+    /// bytes, and the caller returns it to <see cref="ArrayPool{T}.Shared"/>. The writer is empty afterwards. For large
+    /// bodies that outlive the writer (a server's NotificationMessages), where <see cref="ToArray"/> would copy them into
+    /// a fresh array on the large object heap.
+    /// </summary>
+    public byte[] DetachBuffer(out int length)
+    {
+        var buffer = _buffer;
+        length = _position;
+        _buffer = [];
+        _position = 0;
+        _depth = 0;
+        _end = 0;
+        return buffer;
+    }
+
     /// <summary>Forgets what was written, keeping the buffer (for reuse on a hot path).</summary>
     public void Reset()
     {
@@ -80,7 +97,11 @@ public sealed class UaWriter : IDisposable
 
         var next = ArrayPool<byte>.Shared.Rent((int)Math.Max(needed, Math.Min((long)_buffer.Length * 2, int.MaxValue)));
         _buffer.AsSpan(0, _position).CopyTo(next);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
         _buffer = next;
         _end = EndOf(next);
     }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using TwinGateway.OpcUa.Channel;
 using TwinGateway.OpcUa.Encoding;
+using TwinGateway.OpcUa.Server.Subscriptions;
 using TwinGateway.OpcUa.Transport;
 using TwinGateway.OpcUa.Types;
 
@@ -126,6 +127,16 @@ internal sealed partial class ServerConnection
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or ServiceResultException)
         {
             Close();
+        }
+        finally
+        {
+            // The engine held the pooled notification bodies for this response; encoded (or failed), it lets them go.
+            EncodedDataChanges.ReleaseAll(response switch
+            {
+                PublishResponse publish => publish.NotificationMessage,
+                RepublishResponse republish => republish.NotificationMessage,
+                _ => null,
+            });
         }
     }
 }

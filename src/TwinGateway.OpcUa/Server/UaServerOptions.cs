@@ -71,6 +71,15 @@ public sealed record UaServerOptions
     /// <summary>NotificationMessages kept per subscription for Republish.</summary>
     public int MaxRetransmissionQueueSize { get; init; } = 100;
 
+    /// <summary>
+    /// Encoded notification bytes kept per subscription for Republish; past it the oldest messages go (the newest always
+    /// stays). A full message of <see cref="MaxNotificationsPerPublish"/> Doubles is 1.6 MB (32 B a value), so 100 of
+    /// them, what <see cref="MaxRetransmissionQueueSize"/> alone allowed, were 160 MB for one client that does not
+    /// acknowledge. 32 MiB keeps 20 such messages: ten publishing cycles of 100,000 items, while a client that
+    /// acknowledges holds 2 to 6.
+    /// </summary>
+    public long MaxRetransmissionQueueBytes { get; init; } = 32L << 20;
+
     /// <summary>Most notifications in one NotificationMessage, whatever the client asks (keeps messages under MaxMessageSize).</summary>
     public uint MaxNotificationsPerPublish { get; init; } = 50_000;
 
@@ -111,6 +120,11 @@ public sealed record UaServerOptions
         if (Limits.ReceiveBufferSize < TransportLimits.MinBufferSize || Limits.SendBufferSize < TransportLimits.MinBufferSize)
         {
             problems.Add($"buffer sizes must be at least {TransportLimits.MinBufferSize}");
+        }
+
+        if (MaxRetransmissionQueueSize < 1 || MaxRetransmissionQueueBytes < 1)
+        {
+            problems.Add("MaxRetransmissionQueueSize and MaxRetransmissionQueueBytes must be at least 1");
         }
 
         if (problems.Count > 0)

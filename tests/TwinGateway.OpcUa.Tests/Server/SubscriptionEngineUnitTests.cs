@@ -120,6 +120,78 @@ public sealed class SubscriptionEngineUnitTests
         Assert.Equal([3u, 5u], subscription.AvailableSequenceNumbers);
     }
 
+    private static (NotificationMessage Message, EncodedDataChanges Body) EncodedMessage(uint sequenceNumber, int bytes)
+    {
+        var body = new EncodedDataChanges(System.Buffers.ArrayPool<byte>.Shared.Rent(bytes), bytes, count: bytes / 32);
+        return (new NotificationMessage { SequenceNumber = sequenceNumber, NotificationData = [new ExtensionObject(body)] }, body);
+    }
+
+    [Fact]
+    public void The_retransmission_queue_is_bounded_in_bytes_keeps_the_newest_message_and_lets_go_of_what_it_drops()
+    {
+        var subscription = new ServerSubscription(1, null!);
+        var bodies = new List<EncodedDataChanges>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (message, body) = EncodedMessage(subscription.TakeSequenceNumber(), 1000);
+            bodies.Add(body);
+            subscription.Retain(message, maxRetained: 100, maxRetainedBytes: 2500);
+        }
+
+        Assert.Equal([4u, 5u], subscription.AvailableSequenceNumbers);
+        Assert.Equal(2000, subscription.RetainedBytes);
+        Assert.Equal([false, false, false, true, true], bodies.Select(b => b.IsAlive));
+
+        var (huge, hugeBody) = EncodedMessage(subscription.TakeSequenceNumber(), 10_000);
+        subscription.Retain(huge, maxRetained: 100, maxRetainedBytes: 2500);
+
+        Assert.Equal([6u], subscription.AvailableSequenceNumbers);
+        Assert.True(hugeBody.IsAlive);
+    }
+
+    [Fact]
+    public void A_pooled_body_goes_back_only_when_the_queue_and_every_response_that_carries_it_let_go()
+    {
+        var subscription = new ServerSubscription(1, null!);
+        var (message, body) = EncodedMessage(subscription.TakeSequenceNumber(), 64);
+        Assert.True(EncodedDataChanges.TryHoldAll(message)); // the Publish response being sent
+        subscription.Retain(message, maxRetained: 10);
+
+        var republished = subscription.Retransmit(1); // a Republish answer, held until encoded
+        Assert.Same(message, republished);
+        Assert.True(subscription.Acknowledge(1));
+        EncodedDataChanges.ReleaseAll(message);
+        Assert.True(body.IsAlive);
+
+        using (var writer = new TwinGateway.OpcUa.Encoding.UaWriter())
+        {
+            body.Encode(writer); // still encodable by the Republish answer
+            Assert.Equal(64, writer.Position);
+        }
+
+        EncodedDataChanges.ReleaseAll(republished);
+        Assert.False(body.IsAlive);
+        Assert.False(body.TryHold());
+        Assert.Throws<ObjectDisposedException>(() => body.Encode(new TwinGateway.OpcUa.Encoding.UaWriter()));
+        Assert.Throws<InvalidOperationException>(body.Release);
+    }
+
+    [Fact]
+    public void Acknowledged_messages_do_not_pile_up_in_the_retransmission_order()
+    {
+        var subscription = new ServerSubscription(1, null!);
+        for (var i = 0; i < 10_000; i++)
+        {
+            var sequenceNumber = subscription.TakeSequenceNumber();
+            subscription.Retain(new NotificationMessage { SequenceNumber = sequenceNumber }, maxRetained: 100);
+            subscription.Acknowledge(sequenceNumber);
+        }
+
+        var order = (Queue<uint>)typeof(ServerSubscription).GetField("_retransmissionOrder", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(subscription)!;
+        Assert.InRange(order.Count, 0, 20);
+        Assert.Empty(subscription.AvailableSequenceNumbers);
+    }
+
     [Theory]
     [InlineData(1u, 1u, false)]
     [InlineData(2u, 1u, true)]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TwinGateway.OpcUa.Encoding;
 using TwinGateway.OpcUa.Types;
 
@@ -21,10 +22,34 @@ public enum AccessLevels : byte
 /// <summary>A node of the address space. Attributes common to all node classes live here.</summary>
 public abstract class Node
 {
-    private readonly Lock _referencesLock = new();
-    private readonly List<ReferenceEntry> _references = [];
-    private HashSet<ReferenceEntry>? _referenceSet;
-    private ReferenceEntry[]? _snapshot = [];
+    /// <summary>
+    /// Reference changes are rare (building the address space) and readers never lock, so nodes share 64 locks instead
+    /// of carrying one each: a <see cref="Lock"/> is 38 B, 3.8 MB for a server of 100,000 variables.
+    /// </summary>
+    private static readonly Lock[] s_referenceLocks = [.. Enumerable.Range(0, 64).Select(_ => new Lock())];
+
+    /// <summary>
+    /// The references, in insertion order: exactly sized up to <see cref="ExactReferences"/> entries, so the array itself
+    /// is the snapshot readers get; doubled beyond. Never written below <see cref="_referenceCount"/>: a change that
+    /// removes builds a new array, so a snapshot handed out stays as it was.
+    /// </summary>
+    private ReferenceEntry[] _references = [];
+    private int _referenceCount;
+
+    /// <summary>Indexes into <see cref="_references"/>, for nodes past <see cref="IndexedReferences"/> (folders of thousands): duplicates refused in O(1).</summary>
+    private HashSet<int>? _referenceIndex;
+
+    /// <summary>The snapshot of a node whose array has spare room; null when it must be rebuilt.</summary>
+    private ReferenceEntry[]? _snapshot;
+
+    /// <summary>
+    /// A variable has 2 references (its parent's and its type definition): a <c>List</c> grown to 4 held 4 x 88 B plus
+    /// the list and a copy for the snapshot, 375 B per variable (37.9 MB at 100,000); exact arrays hold 2 x 88 B, shared
+    /// with the snapshot.
+    /// </summary>
+    private const int ExactReferences = 8;
+
+    private const int IndexedReferences = 32;
 
     protected Node(NodeId nodeId, QualifiedName browseName, LocalizedText? displayName)
     {
@@ -48,54 +73,126 @@ public abstract class Node
     /// <summary>The target of the node's HasTypeDefinition reference (kept beside the references for fast checks).</summary>
     public NodeId TypeDefinition { get; internal set; }
 
+    private Lock ReferenceLock => s_referenceLocks[(RuntimeHelpers.GetHashCode(this) & int.MaxValue) % s_referenceLocks.Length];
+
     /// <summary>
-    /// A snapshot of the references. Adding one invalidates the snapshot, which the next reader rebuilds, so building a
-    /// folder of 100,000 variables stays linear and readers never see a half-updated list.
+    /// A snapshot of the references. Adding one invalidates the snapshot of a large node, which the next reader rebuilds,
+    /// so building a folder of 100,000 variables stays linear and readers never see a half-updated list.
     /// </summary>
     public IReadOnlyList<ReferenceEntry> References
     {
         get
         {
-            var snapshot = Volatile.Read(ref _snapshot);
-            if (snapshot is not null)
+            var references = Volatile.Read(ref _references);
+            if (references.Length <= ExactReferences)
+            {
+                // Exactly sized and never written in place (see AddReference): the array is its own snapshot.
+                return references;
+            }
+
+            if (Volatile.Read(ref _snapshot) is { } snapshot)
             {
                 return snapshot;
             }
 
-            lock (_referencesLock)
+            lock (ReferenceLock)
             {
-                return _snapshot ??= [.. _references];
+                return _snapshot ??= _references.AsSpan(0, _referenceCount).ToArray();
             }
         }
     }
 
     internal void AddReference(ReferenceEntry reference)
     {
-        lock (_referencesLock)
+        lock (ReferenceLock)
         {
-            // Small lists are scanned; large ones (folders of thousands) get a set, so duplicates are refused in O(1).
-            if (_referenceSet is null && _references.Count >= 32)
+            if (_referenceIndex is null && _referenceCount >= IndexedReferences)
             {
-                _referenceSet = [.. _references];
+                _referenceIndex = new HashSet<int>(_referenceCount * 2, new ReferenceSlotComparer(this));
+                for (var i = 0; i < _referenceCount; i++)
+                {
+                    _referenceIndex.Add(i);
+                }
             }
 
-            var added = _referenceSet?.Add(reference) ?? !_references.Contains(reference);
-            if (added)
+            if (_referenceIndex is not null ? Contains(reference) : Array.IndexOf(_references, reference, 0, _referenceCount) >= 0)
             {
-                _references.Add(reference);
-                _snapshot = null;
+                return;
             }
+
+            var count = _referenceCount;
+            if (count < ExactReferences)
+            {
+                // Small: a new exact array each time (readers may hold the old one as their snapshot).
+                var next = new ReferenceEntry[count + 1];
+                _references.AsSpan(0, count).CopyTo(next);
+                next[count] = reference;
+                Volatile.Write(ref _references, next);
+            }
+            else
+            {
+                if (count == _references.Length)
+                {
+                    var next = new ReferenceEntry[count * 2];
+                    _references.AsSpan(0, count).CopyTo(next);
+                    Volatile.Write(ref _references, next);
+                }
+
+                // Beyond the count: no snapshot covers this slot.
+                _references[count] = reference;
+            }
+
+            _referenceCount = count + 1;
+            _referenceIndex?.Add(count);
+            _snapshot = null;
+        }
+    }
+
+    /// <summary>Called under the lock with the index built: is <paramref name="reference"/> there already?</summary>
+    private bool Contains(ReferenceEntry reference)
+    {
+        var index = _referenceIndex!;
+        var comparer = (ReferenceSlotComparer)index.Comparer;
+        comparer.Probe = reference;
+        try
+        {
+            return index.Contains(ReferenceSlotComparer.ProbeSlot);
+        }
+        finally
+        {
+            comparer.Probe = default;
         }
     }
 
     internal void RemoveReferencesTo(NodeId target)
     {
-        lock (_referencesLock)
+        lock (ReferenceLock)
         {
-            _references.RemoveAll(r => r.TargetId.IsLocal && r.TargetId.NodeId == target);
-            _referenceSet = null;
+            // A new array: snapshots handed out keep what they had.
+            var kept = _references.AsSpan(0, _referenceCount).ToArray().Where(r => !(r.TargetId.IsLocal && r.TargetId.NodeId == target)).ToArray();
+            _referenceIndex = null;
+            _referenceCount = kept.Length;
             _snapshot = null;
+            Volatile.Write(ref _references, kept);
         }
+    }
+
+    /// <summary>
+    /// Compares slots of the node's reference array by the entries in them, so the duplicate check of a large folder
+    /// stores 4-byte indexes instead of copies of the 88-byte entries (19.1 MB for the 100,000 of the Scale folder).
+    /// </summary>
+    private sealed class ReferenceSlotComparer(Node node) : IEqualityComparer<int>
+    {
+        /// <summary>The slot that stands for <see cref="Probe"/>, the entry being looked up.</summary>
+        public const int ProbeSlot = -1;
+
+        public ReferenceEntry Probe { get; set; }
+
+        private ReferenceEntry At(int slot) => slot == ProbeSlot ? Probe : node._references[slot];
+
+        public bool Equals(int x, int y) => At(x).Equals(At(y));
+
+        public int GetHashCode(int obj) => At(obj).GetHashCode();
     }
 
     /// <summary>Reads an attribute; <c>BadAttributeIdInvalid</c> when this node class has no such attribute.</summary>

@@ -11,6 +11,7 @@ internal sealed class ServerSubscription
     private readonly SortedDictionary<uint, NotificationMessage> _retransmission = [];
     private readonly Queue<uint> _retransmissionOrder = new();
     private uint _nextSequenceNumber = 1;
+    private long _retainedBytes;
 
     public ServerSubscription(uint id, Session session)
     {
@@ -73,20 +74,78 @@ internal sealed class ServerSubscription
         return sequence;
     }
 
-    /// <summary>Keeps a sent message for Republish, dropping the oldest past the limit.</summary>
-    public void Retain(NotificationMessage message, int maxRetained)
+    /// <summary>
+    /// Keeps a sent message for Republish, dropping the oldest past <paramref name="maxRetained"/> messages or
+    /// <paramref name="maxRetainedBytes"/> of encoded notifications (the newest message is always kept). The queue is the
+    /// holder of the message's pooled bodies (<see cref="EncodedDataChanges"/>) until it lets the message go.
+    /// </summary>
+    public void Retain(NotificationMessage message, int maxRetained, long maxRetainedBytes = long.MaxValue)
     {
-        _retransmission[message.SequenceNumber] = message;
-        _retransmissionOrder.Enqueue(message.SequenceNumber);
-        while (_retransmission.Count > maxRetained && _retransmissionOrder.TryDequeue(out var oldest))
+        if (_retransmission.Remove(message.SequenceNumber, out var replaced))
         {
-            _retransmission.Remove(oldest);
+            // Only after the sequence numbers wrapped: the old message is gone for good.
+            _retainedBytes -= EncodedDataChanges.SizeOf(replaced);
+            EncodedDataChanges.ReleaseAll(replaced);
+        }
+
+        _retransmission[message.SequenceNumber] = message;
+        _retainedBytes += EncodedDataChanges.SizeOf(message);
+        _retransmissionOrder.Enqueue(message.SequenceNumber);
+        while ((_retransmission.Count > maxRetained || (_retainedBytes > maxRetainedBytes && _retransmission.Count > 1))
+            && _retransmissionOrder.TryDequeue(out var oldest))
+        {
+            Forget(oldest);
+        }
+
+        if (_retransmissionOrder.Count > (2 * _retransmission.Count) + 16)
+        {
+            // Acknowledged messages leave their numbers here; without this the queue grew by 20 entries a second
+            // (one per message at 100,000 items) for as long as the subscription lived.
+            var kept = _retransmissionOrder.Where(_retransmission.ContainsKey).ToArray();
+            _retransmissionOrder.Clear();
+            foreach (var sequenceNumber in kept)
+            {
+                _retransmissionOrder.Enqueue(sequenceNumber);
+            }
         }
     }
 
-    public bool Acknowledge(uint sequenceNumber) => _retransmission.Remove(sequenceNumber);
+    /// <summary>Encoded notification bytes the retransmission queue holds.</summary>
+    public long RetainedBytes => _retainedBytes;
 
-    public NotificationMessage? Retransmit(uint sequenceNumber) => _retransmission.GetValueOrDefault(sequenceNumber);
+    public bool Acknowledge(uint sequenceNumber) => Forget(sequenceNumber);
+
+    /// <summary>
+    /// The message to send again, with its pooled bodies held for the response that carries it (the caller releases them
+    /// with <see cref="EncodedDataChanges.ReleaseAll"/> once encoded); null when it is no longer held.
+    /// </summary>
+    public NotificationMessage? Retransmit(uint sequenceNumber) =>
+        _retransmission.GetValueOrDefault(sequenceNumber) is { } message && EncodedDataChanges.TryHoldAll(message) ? message : null;
+
+    /// <summary>Lets every retained message go (the subscription is deleted).</summary>
+    public void ForgetAll()
+    {
+        foreach (var message in _retransmission.Values)
+        {
+            EncodedDataChanges.ReleaseAll(message);
+        }
+
+        _retransmission.Clear();
+        _retransmissionOrder.Clear();
+        _retainedBytes = 0;
+    }
+
+    private bool Forget(uint sequenceNumber)
+    {
+        if (!_retransmission.Remove(sequenceNumber, out var message))
+        {
+            return false;
+        }
+
+        _retainedBytes -= EncodedDataChanges.SizeOf(message);
+        EncodedDataChanges.ReleaseAll(message);
+        return true;
+    }
 
     /// <summary>Sequence numbers the server still holds, for Publish responses and TransferSubscriptions.</summary>
     public uint[] AvailableSequenceNumbers => [.. _retransmission.Keys];

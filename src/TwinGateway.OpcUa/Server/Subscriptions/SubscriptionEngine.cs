@@ -96,12 +96,25 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         List<(PendingPublish Publish, uint Status)>? faults = null;
         lock (_lock)
         {
+            List<ServerSubscription>? expired = null;
+
             // Late subscriptions whose session has a Publish request again send before anything is sampled over their queues.
             foreach (var subscription in _subscriptions.Values)
             {
                 if (subscription.IsLate && subscription.Session is { IsClosed: false } lateSession && lateSession.PublishQueue.Count > 0)
                 {
                     PublishCycle(subscription, now);
+                }
+            }
+
+            // A due cycle with values still queued sends them before sampling replaces them in queues of one: when a pass
+            // comes late both are due at once, and sampling first overwrote the previous cycle's values (a whole
+            // cycle, 100,000 values, each time the engine thread was held up past the next sampling time).
+            foreach (var subscription in _subscriptions.Values)
+            {
+                if (nowTicks >= subscription.NextPublishTicks && subscription.Ready.Count > 0)
+                {
+                    RunDueCycle(subscription, nowTicks, now, ref expired);
                 }
             }
 
@@ -123,19 +136,11 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
                 }
             }
 
-            List<ServerSubscription>? expired = null;
             foreach (var subscription in _subscriptions.Values)
             {
-                if (nowTicks < subscription.NextPublishTicks)
+                if (nowTicks >= subscription.NextPublishTicks)
                 {
-                    continue;
-                }
-
-                var interval = ToTicks(subscription.PublishingInterval);
-                subscription.NextPublishTicks = nowTicks - subscription.NextPublishTicks > interval ? nowTicks + interval : subscription.NextPublishTicks + interval;
-                if (!PublishCycle(subscription, now))
-                {
-                    (expired ??= []).Add(subscription);
+                    RunDueCycle(subscription, nowTicks, now, ref expired);
                 }
             }
 
@@ -158,6 +163,16 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         foreach (var (publish, status) in faults ?? [])
         {
             publish.Completion.TrySetResult(UaServer.Fault(publish.Request.RequestHeader.RequestHandle, status));
+        }
+    }
+
+    private void RunDueCycle(ServerSubscription subscription, long nowTicks, DateTime now, ref List<ServerSubscription>? expired)
+    {
+        var interval = ToTicks(subscription.PublishingInterval);
+        subscription.NextPublishTicks = nowTicks - subscription.NextPublishTicks > interval ? nowTicks + interval : subscription.NextPublishTicks + interval;
+        if (!PublishCycle(subscription, now))
+        {
+            (expired ??= []).Add(subscription);
         }
     }
 
@@ -223,9 +238,9 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         var count = 0;
         if (subscription.PublishingEnabled && subscription.Ready.Count > 0)
         {
-            var (body, written) = EncodeDataChanges(subscription, (int)Math.Min(limit, int.MaxValue));
-            count = written;
-            data.Add(new ExtensionObject(DataChangeNotification.BinaryEncodingNodeId, body));
+            var body = EncodeDataChanges(subscription, (int)Math.Min(limit, int.MaxValue));
+            count = body.Count;
+            data.Add(new ExtensionObject(body));
         }
 
         if (subscription.PendingStatusChange is { } status)
@@ -235,7 +250,9 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         }
 
         var message = new NotificationMessage { SequenceNumber = subscription.TakeSequenceNumber(), PublishTime = now, NotificationData = [.. data] };
-        subscription.Retain(message, Options.MaxRetransmissionQueueSize);
+        // The response holds the bodies too, until the connection has encoded it (ServerConnection releases them).
+        EncodedDataChanges.TryHoldAll(message);
+        subscription.Retain(message, Options.MaxRetransmissionQueueSize, Options.MaxRetransmissionQueueBytes);
         var more = subscription.PublishingEnabled && subscription.Ready.Count > 0;
         Complete(subscription, publish, message, more, count);
         return more;
@@ -253,14 +270,17 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
             Results = publish.AcknowledgementResults,
         };
         _server.Diagnostics.CountPublish(count);
-        publish.Completion.TrySetResult(response);
+        if (!publish.Completion.TrySetResult(response))
+        {
+            EncodedDataChanges.ReleaseAll(message);
+        }
     }
 
     /// <summary>
     /// Encodes a DataChangeNotification (OPC 10000-4 §7.25.2) directly from the ready items' queues:
     /// MonitoredItems array of {ClientHandle, DataValue}, then an empty DiagnosticInfos array.
     /// </summary>
-    private (byte[] Body, int Count) EncodeDataChanges(ServerSubscription subscription, int limit)
+    private EncodedDataChanges EncodeDataChanges(ServerSubscription subscription, int limit)
     {
         using var writer = new UaWriter(64 + (Math.Min(limit, subscription.Ready.Count) * 32));
         var countAt = writer.Reserve(4);
@@ -300,7 +320,8 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         Array.Clear(_drainBuffer);
         writer.PatchUInt32(countAt, (uint)count);
         writer.WriteInt32(0);
-        return (writer.ToArray(), count);
+        var buffer = writer.DetachBuffer(out var length);
+        return new EncodedDataChanges(buffer, length, count);
     }
 
     private void RemoveSubscription(ServerSubscription subscription)
@@ -315,6 +336,7 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         Interlocked.Add(ref _itemCount, -subscription.Items.Count);
         subscription.Items.Clear();
         subscription.Ready.Clear();
+        subscription.ForgetAll();
     }
 
     private void AddToGroup(ServerMonitoredItem item)
