@@ -33,7 +33,8 @@ public static class AuditEncoding
 
     internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private const int FixedLength = 8 + 8 + 8 + 1 + 1 + 4 + 1 + 4 + 4 + HashLength;
+    // magic, sequence, time, kind, authority, four text lengths, the change id flag, the previous hash.
+    private const int FixedLength = 8 + 8 + 8 + 1 + 1 + (4 * 4) + 1 + HashLength;
 
     /// <summary>The canonical bytes of <paramref name="entry"/> (its <see cref="AuditEntry.Hash"/> and signature are not part of them).</summary>
     public static byte[] Encode(AuditEntry entry)

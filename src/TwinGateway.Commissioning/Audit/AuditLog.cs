@@ -44,6 +44,8 @@ public sealed partial class AuditLog : IAsyncDisposable
 
     public AuditPublicKey PublicKey => _key.PublicKey;
 
+    internal AuditSigningKey SigningKey => _key;
+
     /// <summary>
     /// Opens the audit log of a data folder: <c>audit.db</c> and the signing key (created on first use). The log owns
     /// both and disposes them.
