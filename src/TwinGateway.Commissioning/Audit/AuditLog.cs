@@ -61,6 +61,10 @@ public sealed partial class AuditLog : IAsyncDisposable
             {
                 Log.KeyCreated(log._logger, key.PrivateKeyPath, key.PublicKey.Fingerprint);
             }
+            else if (key.IsReadableByOthers)
+            {
+                Log.KeyReadableByOthers(log._logger, key.PrivateKeyPath);
+            }
 
             return log;
         }
@@ -211,5 +215,8 @@ public sealed partial class AuditLog : IAsyncDisposable
 
         [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Audit chain verification failed at entry {Sequence} ({Problem}): {Message}")]
         public static partial void ChainBroken(ILogger logger, long sequence, AuditProblem problem, string message);
+
+        [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "The audit signing key {Path} can be read or written by other users than its owner: anyone who can read it can sign entries; run chmod 600 on it")]
+        public static partial void KeyReadableByOthers(ILogger logger, string path);
     }
 }

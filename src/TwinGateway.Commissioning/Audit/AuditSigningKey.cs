@@ -83,7 +83,7 @@ public sealed class AuditSigningKey : IDisposable
                 return null;
             }
 
-            File.WriteAllText(publicPath, key.ExportSubjectPublicKeyInfoPem());
+            WritePublicKey(publicPath, key.ExportSubjectPublicKeyInfoPem());
             return new AuditSigningKey(key, privatePath, created: true);
         }
         catch
@@ -136,7 +136,7 @@ public sealed class AuditSigningKey : IDisposable
             }
             else
             {
-                File.WriteAllText(publicPath, publicInfo);
+                WritePublicKey(publicPath, publicInfo);
             }
 
             return new AuditSigningKey(key, privatePath, created: false);
@@ -147,6 +147,20 @@ public sealed class AuditSigningKey : IDisposable
             throw;
         }
     }
+
+    /// <summary>Written beside and renamed over, so a process loading the key at the same moment never reads half of it.</summary>
+    private static void WritePublicKey(string path, string pem)
+    {
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        File.WriteAllText(temp, pem);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// True when the private key file can be read by others than its owner (Unix): the gateway still starts, and says so.
+    /// </summary>
+    public bool IsReadableByOthers => !OperatingSystem.IsWindows()
+        && (File.GetUnixFileMode(PrivateKeyPath) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
 
     private static void WriteOwnerOnly(string path, string text)
     {

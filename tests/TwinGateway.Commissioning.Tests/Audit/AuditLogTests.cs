@@ -269,6 +269,41 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task An_entry_inserted_in_the_middle_is_named()
+    {
+        await using (var log = await _folder.OpenAsync())
+        {
+            await _folder.AppendAsync(log, 10);
+        }
+
+        // Entries 6.. moved up by one and a well-formed entry linking to 5 put in the gap, signed with another key.
+        byte[] previous;
+        await using (var store = await SqliteAuditStore.OpenAsync(_folder.Path))
+        {
+            previous = (await store.ReadAsync(5, 1))[0].Hash.ToArray();
+        }
+
+        using var forger = AuditSigningKey.LoadOrCreate(Path.Combine(_folder.Path, "forger"));
+        var unsigned = new AuditEntry(6, _folder.Clock.GetUtcNow(), "demo-line", "change-2", AuditEventKind.Approved, "mallory",
+            Authority.Human, "{}", previous, ReadOnlyMemory<byte>.Empty, ReadOnlyMemory<byte>.Empty);
+        var hash = AuditEncoding.ComputeHash(unsigned);
+        var signature = forger.SignHash(hash);
+        _folder.Tamper($"""
+            UPDATE audit_entries SET seq = seq + 1000000 WHERE seq >= 6;
+            UPDATE audit_entries SET seq = seq - 999999 WHERE seq >= 1000000;
+            INSERT INTO audit_entries VALUES (6, {AuditEncoding.ToUnixTicks(unsigned.Time)}, 'demo-line', 'change-2', {(int)AuditEventKind.Approved},
+                'mallory', {(int)Authority.Human}, '{"{}"}', x'{Convert.ToHexString(previous)}', x'{Convert.ToHexString(hash)}', x'{Convert.ToHexString(signature)}');
+            """);
+
+        await using var reopened = await _folder.OpenAsync();
+        Assert.Equal(11, await reopened.Store.CountAsync());
+        var result = await reopened.VerifyAsync();
+        Assert.Equal(6, result.FirstBadSequence);
+        Assert.Equal(AuditProblem.Forged, result.Problem);
+        Assert.Contains("(forged or inserted)", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_store_refuses_an_append_on_a_stale_head_or_a_broken_link_and_writes_nothing()
     {
         await using var log = await _folder.OpenAsync();

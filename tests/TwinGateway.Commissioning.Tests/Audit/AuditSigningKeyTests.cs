@@ -32,6 +32,15 @@ public sealed class AuditSigningKeyTests : IDisposable
         }
 
         Assert.Empty(Directory.GetFiles(_folder.Path, "*.tmp"));
+        if (!OperatingSystem.IsWindows())
+        {
+            using var check = AuditSigningKey.LoadOrCreate(_folder.Path);
+            Assert.False(check.IsReadableByOthers);
+            File.SetUnixFileMode(PrivatePath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+            using var exposed = AuditSigningKey.LoadOrCreate(_folder.Path);
+            Assert.True(exposed.IsReadableByOthers);
+            File.SetUnixFileMode(PrivatePath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
 
         using var loaded = AuditSigningKey.LoadOrCreate(_folder.Path);
         Assert.False(loaded.Created);
