@@ -368,6 +368,52 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task An_append_that_loses_the_race_is_refused_whole_then_built_again_on_the_new_head()
+    {
+        await using var other = await _folder.OpenAsync();
+        await using var store = await SqliteAuditStore.OpenAsync(_folder.Path);
+        using var key = AuditSigningKey.LoadOrCreate(_folder.Path);
+
+        // The other writer appends between this log's head read and its append: the race, made to happen every time.
+        var racing = new RacingStore(store, races: 2, () => other.AppendAsync(AuditTestFolder.Record(1)));
+        var once = new AuditLog(racing, key, _folder.Clock) { MaxAttempts = 1 };
+        await Assert.ThrowsAsync<AuditAppendConflictException>(() => once.AppendBatchAsync([AuditTestFolder.Record(2), AuditTestFolder.Record(3)]));
+        Assert.Equal(1, await store.CountAsync());
+
+        var retrying = new AuditLog(racing, key, _folder.Clock);
+        var landed = await retrying.AppendBatchAsync([AuditTestFolder.Record(4), AuditTestFolder.Record(5)]);
+        Assert.Equal([3L, 4L], landed.Select(e => e.Sequence));
+        Assert.Equal(4, await store.CountAsync());
+        var result = await retrying.VerifyAsync();
+        Assert.True(result.IsValid, result.Message);
+        Assert.Equal(4, result.EntriesChecked);
+    }
+
+    /// <summary>Runs <c>race</c> (another writer's append) just before each of the first <c>races</c> appends.</summary>
+    private sealed class RacingStore(IAuditStore inner, int races, Func<Task> race) : IAuditStore
+    {
+        private int _races = races;
+
+        public async Task AppendAsync(IReadOnlyList<AuditEntry> entries, long expectedPreviousSequence, CancellationToken cancellationToken = default)
+        {
+            if (_races-- > 0)
+            {
+                await race();
+            }
+
+            await inner.AppendAsync(entries, expectedPreviousSequence, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<AuditEntry>> ReadAsync(long fromSequence, int maxCount, CancellationToken cancellationToken = default) => inner.ReadAsync(fromSequence, maxCount, cancellationToken);
+
+        public Task<long> CountAsync(CancellationToken cancellationToken = default) => inner.CountAsync(cancellationToken);
+
+        public Task<AuditEntry?> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
     public async Task Two_appenders_with_retries_inside_the_log_both_land_everything()
     {
         await using var a = await _folder.OpenAsync();
