@@ -21,6 +21,9 @@ public enum AuditProblem
 
     /// <summary>The entry's hash and link are consistent but the gateway's key did not sign it: forged or inserted.</summary>
     Forged,
+
+    /// <summary>The store could not be read from this entry on (a damaged database page): what follows cannot be checked.</summary>
+    Unreadable,
 }
 
 /// <summary>The outcome of walking a chain.</summary>
@@ -57,9 +60,27 @@ public static class AuditChainVerifier
         {
             var head = AuditHead.Genesis;
             long checkedCount = 0;
+            var readSize = pageSize;
             while (true)
             {
-                var page = await store.ReadAsync(head.Sequence + 1, pageSize, cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<AuditEntry> page;
+                try
+                {
+                    page = await store.ReadAsync(head.Sequence + 1, readSize, cancellationToken).ConfigureAwait(false);
+                }
+                catch (AuditStoreException) when (readSize > 1)
+                {
+                    // Somewhere in this page the file is damaged: go on one entry at a time to name the first unreadable one.
+                    readSize = 1;
+                    continue;
+                }
+                catch (AuditStoreException ex)
+                {
+                    // A damaged page of the database file: the chain is not verified, and the report says where it stopped.
+                    return new AuditVerificationResult(false, checkedCount, head.Sequence + 1, AuditProblem.Unreadable,
+                        $"entry {head.Sequence + 1}: the store cannot be read from here on, after {checkedCount} good entries (damaged): {ex.Message}", head);
+                }
+
                 if (page.Count == 0)
                 {
                     return new AuditVerificationResult(true, checkedCount, null, AuditProblem.None,

@@ -128,6 +128,36 @@ public sealed class AuditLogTests : IDisposable
         Assert.Equal(12, result.Head.Sequence);
     }
 
+    [Fact]
+    public async Task A_damaged_database_page_fails_verification_instead_of_throwing()
+    {
+        await using (var log = await _folder.OpenAsync())
+        {
+            var big = new string('x', 3000);
+            for (var i = 0; i < 30; i++)
+            {
+                await log.AppendAsync(AuditTestFolder.Record(i + 1) with { Payload = $$"""{"fill":"{{big}}"}""" });
+            }
+        }
+
+        // Zero a page in the middle of the table: SQLite itself reports the file as malformed when it gets there.
+        var bytes = File.ReadAllBytes(_folder.DatabasePath);
+        var pageSize = (bytes[16] << 8) | bytes[17];
+        Assert.True(bytes.Length > 12 * pageSize);
+        Array.Clear(bytes, 10 * pageSize, pageSize);
+        File.WriteAllBytes(_folder.DatabasePath, bytes);
+
+        await using var reopened = await _folder.OpenAsync();
+        var result = await reopened.VerifyAsync();
+        Assert.False(result.IsValid);
+        Assert.Equal(AuditProblem.Unreadable, result.Problem);
+
+        // The entries before the damaged page were read and checked one by one; the first one on it is named.
+        Assert.True(result.FirstBadSequence > 1, result.Message);
+        Assert.Equal(result.FirstBadSequence - 1, result.EntriesChecked);
+        Assert.StartsWith($"entry {result.FirstBadSequence}: the store cannot be read from here on", result.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 7")]
     [InlineData("UPDATE audit_entries SET time_ticks = time_ticks + 1 WHERE seq = 7")]
