@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using TwinGateway.Bench.Audit;
 using TwinGateway.Bench.E2e;
 using TwinGateway.Bench.Telemetry;
 
@@ -8,7 +9,8 @@ namespace TwinGateway.Bench;
 /// <c>dotnet run -c Release --project bench/TwinGateway.Bench -- [BenchmarkDotNet arguments]</c> runs the
 /// micro-benchmarks; <c>... -- e2e [options]</c> runs the end-to-end client load harness and
 /// <c>... -- server-load [options]</c> the server load harness, <c>... -- gateway-load [options]</c> the gateway load harness
-/// and <c>... -- telemetry [options]</c> the flight recorder, replay and forwarder harness (see bench/README.md).
+/// and <c>... -- telemetry [options]</c> the flight recorder, replay and forwarder harness, <c>... -- audit [options]</c> the
+/// audit chain's append and verification rates (see bench/README.md).
 /// </summary>
 internal static class Program
 {
@@ -33,6 +35,11 @@ internal static class Program
         if (args.Length > 0 && string.Equals(args[0], "gateway-load", StringComparison.OrdinalIgnoreCase))
         {
             return await GatewayLoadHarness.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "audit", StringComparison.OrdinalIgnoreCase))
+        {
+            return await AuditMeasurement.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
         if (args.Length > 0 && string.Equals(args[0], "telemetry", StringComparison.OrdinalIgnoreCase))
