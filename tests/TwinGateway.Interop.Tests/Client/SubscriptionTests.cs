@@ -24,7 +24,7 @@ public abstract class SubscriptionTests(ITestPeer server) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _client.DisposeAsync();
-        _log.AssertNoErrors();
+        _log.Dispose();
     }
 
     private static SubscriptionOptions Fast => new() { PublishingInterval = TimeSpan.FromMilliseconds(50), KeepAliveCount = 5, LifetimeCount = 100 };

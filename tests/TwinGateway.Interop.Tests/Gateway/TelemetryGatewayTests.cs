@@ -198,7 +198,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     [Fact]
     public async Task With_forwarding_on_the_gateway_forwards_every_recorded_sample_and_shows_backlog_and_lag()
     {
-        using var victoria = await TwinGateway.Telemetry.Tests.Fixtures.VictoriaMetricsFixture.StartNewAsync();
+        using var victoria = await VictoriaMetricsFixture.StartNewAsync();
         var client = await StartAsync(new Dictionary<string, string?>
         {
             ["Telemetry:Influx:Enabled"] = "true",
