@@ -1,37 +1,43 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
-namespace TwinGateway.Bench.E2e;
+namespace TwinGateway.Bench.Harness;
 
 /// <summary>
 /// tests/node/server.js with <c>--bench-items N</c> in a child process on a free loopback port: N Double variables
-/// ns=K;s=Bench.i that change every 100 ms. Its PKI and XDG_CONFIG_HOME live in a fresh temporary folder, removed on
-/// dispose; stdin stays open so the server also exits if this process dies.
+/// ns=K;s=Bench.i that change every 100 ms (the node-opcua server of <c>e2e</c> and of <c>server-load</c>'s phase B).
+/// Its PKI and XDG_CONFIG_HOME live in a fresh temporary folder, removed on dispose; stdin stays open so the server also
+/// exits if this process dies, and closing it is how the server is asked to stop.
 /// </summary>
 internal sealed class BenchServer : IAsyncDisposable
 {
-    private static readonly TimeSpan _startTimeout = TimeSpan.FromSeconds(90);
+    private readonly ChildProcess _child;
 
-    private readonly Process _process;
-    private readonly LineTail _log;
-    private readonly Task _pumps;
-
-    private BenchServer(Process process, LineTail log, Task pumps, string tempDirectory, string endpointUrl, int namespaceIndex)
+    private BenchServer(ChildProcess child, string tempDirectory, int port, string endpointUrl, int namespaceIndex, TimeSpan startup)
     {
-        _process = process;
-        _log = log;
-        _pumps = pumps;
+        _child = child;
         TempDirectory = tempDirectory;
+        Port = port;
         EndpointUrl = endpointUrl;
         NamespaceIndex = namespaceIndex;
+        Startup = startup;
     }
 
     public string TempDirectory { get; }
 
+    public int Port { get; }
+
     public string EndpointUrl { get; }
 
     public int NamespaceIndex { get; }
+
+    /// <summary>From process start to the listening line (address space built).</summary>
+    public TimeSpan Startup { get; }
+
+    public int Pid => _child.Pid;
+
+    /// <summary><c>node tests/node/server.js --port P --bench-items N</c>.</summary>
+    public string CommandLine => _child.CommandLine;
 
     /// <summary>The server's own CPU time so far (not part of either client's figure; reported for context).</summary>
     public TimeSpan CpuTime
@@ -40,8 +46,8 @@ internal sealed class BenchServer : IAsyncDisposable
         {
             try
             {
-                _process.Refresh();
-                return _process.TotalProcessorTime;
+                _child.Process.Refresh();
+                return _child.Process.TotalProcessorTime;
             }
             catch (InvalidOperationException)
             {
@@ -50,22 +56,23 @@ internal sealed class BenchServer : IAsyncDisposable
         }
     }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _child.HasExited;
 
-    public string LogTail => _log.ToString();
+    public string LogTail => _child.LogTail;
 
-    public static async Task<BenchServer> StartAsync(int benchItems, CancellationToken cancellationToken)
+    /// <summary>Starts the server and waits for its <c>{"event":"listening",...}</c> line; a lost race for the port is retried.</summary>
+    public static async Task<BenchServer> StartAsync(int benchItems, TimeSpan startTimeout, string tempPrefix, CancellationToken cancellationToken)
     {
-        var tempDirectory = Directory.CreateTempSubdirectory("twingateway-bench-").FullName;
+        var tempDirectory = Directory.CreateTempSubdirectory(tempPrefix).FullName;
         try
         {
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    return await LaunchAsync(benchItems, NodePeer.FreePort(), tempDirectory, cancellationToken).ConfigureAwait(false);
+                    return await LaunchAsync(benchItems, FreePort.Next(), tempDirectory, startTimeout, cancellationToken).ConfigureAwait(false);
                 }
-                catch (ServerExitedException) when (attempt < 3)
+                catch (ChildExitedException) when (attempt < 3)
                 {
                     // The free port was taken before node bound it: try another.
                 }
@@ -73,12 +80,12 @@ internal sealed class BenchServer : IAsyncDisposable
         }
         catch
         {
-            DeleteQuietly(tempDirectory);
+            ChildProcess.DeleteQuietly(tempDirectory);
             throw;
         }
     }
 
-    private static async Task<BenchServer> LaunchAsync(int benchItems, int port, string tempDirectory, CancellationToken cancellationToken)
+    private static async Task<BenchServer> LaunchAsync(int benchItems, int port, string tempDirectory, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
         var arguments = new[]
         {
@@ -87,57 +94,27 @@ internal sealed class BenchServer : IAsyncDisposable
             "--pki", Path.Combine(tempDirectory, "pki"),
         };
         var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["XDG_CONFIG_HOME"] = Path.Combine(tempDirectory, "config") };
-        var process = NodePeer.Start("server.js", arguments, environment);
-        var log = new LineTail(100);
-        var listening = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stdout = NodePeer.PumpLinesAsync(process.StandardOutput, line =>
-        {
-            if (!listening.Task.IsCompleted && TryParseListening(line, out var json))
-            {
-                listening.TrySetResult(json);
-                return;
-            }
-
-            log.Add(line);
-        });
-        var stderr = NodePeer.PumpLinesAsync(process.StandardError, log.Add);
-        var pumps = Task.WhenAll(stdout, stderr);
-
-        var started = false;
+        var commandLine = "node tests/node/server.js --port " + port.ToString(CultureInfo.InvariantCulture) + " --bench-items " + benchItems.ToString(CultureInfo.InvariantCulture);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var child = ChildProcess.Start("server.js", commandLine, ChildCommands.Node("server.js", arguments, environment), IsListening,
+            stop: ChildStop.CloseInput);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_startTimeout);
-            var exited = process.WaitForExitAsync(timeout.Token);
-            var first = await Task.WhenAny(listening.Task, exited).ConfigureAwait(false);
-            if (first == listening.Task)
-            {
-                var json = listening.Task.Result;
-                started = true;
-                return new BenchServer(process, log, pumps, tempDirectory, json.GetProperty("endpointUrl").GetString()!, json.GetProperty("namespaceIndex").GetInt32());
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            if (exited.IsCompletedSuccessfully)
-            {
-                throw new ServerExitedException($"server.js exited with code {process.ExitCode} before listening on port {port}:\n{log}");
-            }
-
-            throw new TimeoutException($"server.js did not report listening on port {port} within {_startTimeout.TotalSeconds:0} s:\n{log}");
+            var line = await child.WaitReadyAsync(startTimeout, cancellationToken).ConfigureAwait(false);
+            var startup = clock.Elapsed;
+            using var json = JsonDocument.Parse(line);
+            return new BenchServer(child, tempDirectory, port, json.RootElement.GetProperty("endpointUrl").GetString()!,
+                json.RootElement.GetProperty("namespaceIndex").GetInt32(), startup);
         }
-        finally
+        catch
         {
-            if (!started)
-            {
-                await NodePeer.StopAsync(process).ConfigureAwait(false);
-                process.Dispose();
-            }
+            await child.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
-    private static bool TryParseListening(string line, out JsonElement json)
+    private static bool IsListening(string line)
     {
-        json = default;
         if (!line.StartsWith('{'))
         {
             return false;
@@ -146,50 +123,18 @@ internal sealed class BenchServer : IAsyncDisposable
         try
         {
             using var document = JsonDocument.Parse(line);
-            if (document.RootElement.TryGetProperty("event", out var e) && e.ValueEquals("listening"))
-            {
-                json = document.RootElement.Clone();
-                return true;
-            }
+            return document.RootElement.TryGetProperty("event", out var e) && e.ValueEquals("listening");
         }
         catch (JsonException)
         {
+            return false;
         }
-
-        return false;
     }
 
+    /// <summary>Closes stdin (server.js shuts down), kills it if it has not gone within the grace period, removes the folder.</summary>
     public async ValueTask DisposeAsync()
     {
-        // Closing stdin asks server.js to shut down; the kill that follows makes sure.
-        try
-        {
-            _process.StandardInput.Close();
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
-        {
-        }
-
-        await NodePeer.StopAsync(_process).ConfigureAwait(false);
-        await _pumps.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-        _process.Dispose();
-        DeleteQuietly(TempDirectory);
+        await _child.DisposeAsync().ConfigureAwait(false);
+        ChildProcess.DeleteQuietly(TempDirectory);
     }
-
-    private static void DeleteQuietly(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private sealed class ServerExitedException(string message) : Exception(message);
 }
