@@ -103,7 +103,12 @@ public sealed class TcpFaultProxyTests
         await stream.WriteAsync(Encoding.ASCII.GetBytes("x"), stop.Token);
         var buffer = new byte[8];
         var read = stream.ReadAsync(buffer, stop.Token).AsTask();
-        await Task.Delay(300, stop.Token);
+        // The byte reached the proxy and is held there (a positive event, not a sleep); the echo never saw it.
+        while (proxy.HeldReads == 0)
+        {
+            await Task.Delay(10, stop.Token);
+        }
+
         Assert.False(read.IsCompleted, "nothing may pass while paused");
 
         proxy.Paused = false;

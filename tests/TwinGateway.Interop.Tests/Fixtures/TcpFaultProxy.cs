@@ -21,6 +21,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stopping = new();
+    private int _heldReads;
     private readonly HashSet<Connection> _connections = [];
     private readonly Lock _pauseLock = new();
     private readonly Task _acceptLoop;
@@ -60,6 +61,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Reads that reached the proxy while it was paused and were held there: what a test waits for to know that traffic
+    /// arrived and stopped here, instead of sleeping and hoping it would have arrived.
+    /// </summary>
+    public int HeldReads => Volatile.Read(ref _heldReads);
 
     /// <summary>
     /// While true no byte is forwarded in either direction and nothing is closed: the peer looks hung (for
@@ -291,7 +298,13 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                 }
 
                 // Bytes read just before a pause are held until it ends.
-                await WaitWhilePausedAsync(ct);
+                var gate = WaitWhilePausedAsync(ct);
+                if (!gate.IsCompleted)
+                {
+                    Interlocked.Increment(ref _heldReads);
+                }
+
+                await gate;
                 for (var sent = 0; sent < read;)
                 {
                     sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None, ct);
