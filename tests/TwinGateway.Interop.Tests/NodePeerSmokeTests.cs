@@ -103,7 +103,13 @@ public sealed class TcpFaultProxyTests
         await stream.WriteAsync(Encoding.ASCII.GetBytes("x"), stop.Token);
         var buffer = new byte[8];
         var read = stream.ReadAsync(buffer, stop.Token).AsTask();
-        await Task.Delay(300, stop.Token);
+        // The direction toward the echo stopped at the pause (a positive event, not a sleep): the byte is held there,
+        // unread or read and kept, so no echo can come back.
+        while (proxy.Holds == 0)
+        {
+            await Task.Delay(10, stop.Token);
+        }
+
         Assert.False(read.IsCompleted, "nothing may pass while paused");
 
         proxy.Paused = false;

@@ -54,24 +54,6 @@ internal static class ClientLoadFigures
 {
     public static double PerSecond(long count, TimeSpan window) => window > TimeSpan.Zero ? Math.Round(count / window.TotalSeconds, 1) : 0;
 
-    /// <summary>The 1-minute load average from /proc/loadavg; null where there is none.</summary>
-    public static double? LoadAverage()
-    {
-        try
-        {
-            var text = File.ReadAllText("/proc/loadavg");
-            return double.TryParse(text.Split(' ')[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var load) ? load : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
     public static double? NsPer(TimeSpan cpu, long count) => count > 0 ? Math.Round(cpu.TotalNanoseconds / count, 1) : null;
 }
 

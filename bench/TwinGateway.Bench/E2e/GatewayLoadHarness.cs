@@ -23,26 +23,13 @@ internal static partial class GatewayLoadHarness
     /// <summary>Simulated PLC seeds start at the gateway's own default (Gateway:SimulatorSeed = 7), one per line.</summary>
     private const ulong FirstPlcSeed = 7;
 
-    public static async Task<int> RunAsync(string[] args)
-    {
-        var options = GatewayLoadOptions.Parse(args, Path.Combine(NodePeer.RepoRoot, "bench", "results", "e2e-gateway.json"), out var error);
-        if (options is null)
+    public static Task<int> RunAsync(string[] args) => HarnessRunner.RunAsync(
+        "gateway-load",
+        GatewayLoadOptions.Parse(args, Path.Combine(RepositoryPaths.BenchResults, "e2e-gateway.json"), out var error),
+        error,
+        async (options, cancellationToken) =>
         {
-            Console.Error.WriteLine(error);
-            return 2;
-        }
-
-        // Ctrl+C ends the run through the finally blocks, which stop every child process.
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-
-        try
-        {
-            var (report, profile) = await RunCoreAsync(options, args, cancel.Token).ConfigureAwait(false);
+            var (report, profile) = await RunCoreAsync(options, args, cancellationToken).ConfigureAwait(false);
             var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
             if (profile is not null)
             {
@@ -53,23 +40,13 @@ internal static partial class GatewayLoadHarness
 
             PrintSummary(report, path);
             return report.Flow.Ok ? 0 : 1;
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("gateway-load: cancelled");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or JsonException or GatewayLoadChild.ChildExitedException)
-        {
-            Console.Error.WriteLine($"gateway-load: failed: {ex.Message}");
-            return 1;
-        }
-    }
+        },
+        ex => ex is InvalidOperationException or TimeoutException or IOException or JsonException or ChildExitedException);
 
     private static async Task<(GatewayLoadReport Report, string? Profile)> RunCoreAsync(GatewayLoadOptions options, string[] args, CancellationToken cancellationToken)
     {
-        var machine = GatewayLoadMachine.Collect();
-        var twingw = await TwingwAsync(options, cancellationToken).ConfigureAwait(false);
+        var machine = MachineFacts.Collect(withNode: false);
+        var twingw = await ChildCommands.TwingwAsync("gateway-load", options.TwingwPath, options.NoBuild, cancellationToken).ConfigureAwait(false);
         var template = await File.ReadAllTextAsync(options.LineFile, cancellationToken).ConfigureAwait(false);
         var baseId = LineIdLine().Match(template) is { Success: true } id ? id.Groups[2].Value : throw new InvalidOperationException($"{options.LineFile} has no top-level 'id:'");
         if (EndpointLine().Matches(template).Count != 1)
@@ -79,8 +56,8 @@ internal static partial class GatewayLoadHarness
 
         var temp = Directory.CreateTempSubdirectory("twingateway-gateway-load-").FullName;
         var linesDirectory = Directory.CreateDirectory(Path.Combine(temp, "lines")).FullName;
-        var plcs = new List<GatewayLoadChild>();
-        GatewayLoadChild? gateway = null;
+        var plcs = new List<ChildProcess>();
+        ChildProcess? gateway = null;
         try
         {
             // 1. One simulated PLC process per line, each on its own free loopback port, started one after the other.
@@ -162,43 +139,32 @@ internal static partial class GatewayLoadHarness
         }
     }
 
-    private static async Task<string> TwingwAsync(GatewayLoadOptions options, CancellationToken cancellationToken)
-    {
-        if (options.TwingwPath is { } given)
-        {
-            return given;
-        }
-
-        if (options.NoBuild)
-        {
-            var dll = ServerLoadProcess.DefaultTwingw();
-            return File.Exists(dll) ? dll : throw new InvalidOperationException($"--no-build but {dll} does not exist");
-        }
-
-        Console.Error.WriteLine("gateway-load: building src/TwinGateway.Host (Release)");
-        var clock = Stopwatch.StartNew();
-        var built = await ServerLoadProcess.BuildTwingwAsync(cancellationToken).ConfigureAwait(false);
-        Console.Error.WriteLine($"gateway-load: built {built} in {clock.Elapsed.TotalSeconds:0} s");
-        return built;
-    }
+    /// <summary>
+    /// <c>dotnet TWINGW ARGS</c> in the repository root, measured as twingw ships (inherited DOTNET_GC* removed), ready
+    /// at the first line that matches <paramref name="readyLine"/>.
+    /// </summary>
+    private static ChildProcess StartChild(string name, string twingwDll, IReadOnlyList<string> arguments, IReadOnlyList<KeyValuePair<string, string>> environment,
+        Regex readyLine, Action<string>? onLine = null) =>
+        ChildProcess.Start(name, ChildCommands.TwingwCommandLine(twingwDll, arguments, environment), ChildCommands.Twingw(twingwDll, arguments, environment),
+            readyLine.IsMatch, onLine);
 
     /// <summary>Writes the line's copy with a fresh port and starts its PLC; a port taken in between is retried with another.</summary>
-    private static async Task<GatewayLoadChild> StartPlcAsync(string twingw, string template, string lineId, string file, ulong seed, CancellationToken cancellationToken)
+    private static async Task<ChildProcess> StartPlcAsync(string twingw, string template, string lineId, string file, ulong seed, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var port = NodePeer.FreePort();
+            var port = FreePort.Next();
             var text = LineIdLine().Replace(template, m => m.Groups[1].Value + lineId, 1);
             text = EndpointLine().Replace(text, m => m.Groups[1].Value + string.Create(CultureInfo.InvariantCulture, $"opc.tcp://127.0.0.1:{port}"), 1);
             await File.WriteAllTextAsync(file, text, cancellationToken).ConfigureAwait(false);
-            var plc = GatewayLoadChild.Start($"plc-sim {lineId}", twingw,
+            var plc = StartChild($"plc-sim {lineId}", twingw,
                 ["plc-sim", "--line", file, "--port", port.ToString(CultureInfo.InvariantCulture), "--seed", seed.ToString(CultureInfo.InvariantCulture)], [], PlcReadyLine());
             try
             {
                 await plc.WaitReadyAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
                 return plc;
             }
-            catch (GatewayLoadChild.ChildExitedException) when (attempt < 3)
+            catch (ChildExitedException) when (attempt < 3)
             {
                 await plc.DisposeAsync().ConfigureAwait(false);
             }
@@ -210,20 +176,20 @@ internal static partial class GatewayLoadHarness
         }
     }
 
-    private static async Task<(GatewayLoadChild Gateway, string ApiUrl)> StartGatewayAsync(string twingw, string linesDirectory,
+    private static async Task<(ChildProcess Gateway, string ApiUrl)> StartGatewayAsync(string twingw, string linesDirectory,
         IReadOnlyList<KeyValuePair<string, string>> environment, WindowLog windowLog, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var apiUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{NodePeer.FreePort()}");
-            var gateway = GatewayLoadChild.Start("gateway", twingw, ["run", "--lines", linesDirectory, "--api", apiUrl, "--no-simulation"], environment,
+            var apiUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}");
+            var gateway = StartChild("gateway", twingw, ["run", "--lines", linesDirectory, "--api", apiUrl, "--no-simulation"], environment,
                 GatewayReadyLine(), windowLog.Add);
             try
             {
                 await gateway.WaitReadyAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
                 return (gateway, apiUrl);
             }
-            catch (GatewayLoadChild.ChildExitedException) when (attempt < 3)
+            catch (ChildExitedException) when (attempt < 3)
             {
                 // The API port was taken between our probe and the gateway's bind.
                 await gateway.DisposeAsync().ConfigureAwait(false);
@@ -237,7 +203,7 @@ internal static partial class GatewayLoadHarness
     }
 
     /// <summary>Polls <c>twingw lines list --json</c> until every line is connected; returns each line's signal count.</summary>
-    private static async Task<Dictionary<string, int>> WaitConnectedAsync(string twingw, string apiUrl, GatewayLoadChild gateway, List<string> lineIds, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, int>> WaitConnectedAsync(string twingw, string apiUrl, ChildProcess gateway, List<string> lineIds, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var last = "";
@@ -249,7 +215,7 @@ internal static partial class GatewayLoadHarness
                 throw new InvalidOperationException($"the gateway exited while lines were connecting:\n{gateway.LogTail}");
             }
 
-            var (exit, stdout, stderr) = await GatewayLoadChild.RunToEndAsync(twingw, ["lines", "list", "--server", apiUrl, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["lines", "list", "--server", apiUrl, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             if (exit == 0)
             {
                 var states = new Dictionary<string, (string State, int Signals)>(StringComparer.Ordinal);
@@ -286,7 +252,7 @@ internal static partial class GatewayLoadHarness
         var result = new Dictionary<string, LineShow>(StringComparer.Ordinal);
         foreach (var id in lineIds)
         {
-            var (exit, stdout, stderr) = await GatewayLoadChild.RunToEndAsync(twingw, ["lines", "show", id, "--server", apiUrl, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["lines", "show", id, "--server", apiUrl, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             var queried = DateTime.UtcNow;
             if (exit != 0)
             {
@@ -299,10 +265,10 @@ internal static partial class GatewayLoadHarness
         return result;
     }
 
-    private static async Task<GatewayLoadWindow> MeasureAsync(GatewayLoadChild gateway, List<GatewayLoadChild> plcs, GatewayLoadOptions options, WindowLog windowLog, CancellationToken cancellationToken)
+    private static async Task<GatewayLoadWindow> MeasureAsync(ChildProcess gateway, List<ChildProcess> plcs, GatewayLoadOptions options, WindowLog windowLog, CancellationToken cancellationToken)
     {
         var cores = Environment.ProcessorCount;
-        var loadStart = ClientLoadFigures.LoadAverage();
+        var loadStart = MachineFacts.LoadAverage1m();
         var series = new List<GatewayLoadPoint>();
         var harness = Process.GetCurrentProcess();
         windowLog.Open();
@@ -334,7 +300,7 @@ internal static partial class GatewayLoadHarness
         var everyoneEnd = GatewayProcSample.AllProcesses();
         var machineEnd = MachineCpu.Read();
         windowLog.Close();
-        var loadEnd = ClientLoadFigures.LoadAverage();
+        var loadEnd = MachineFacts.LoadAverage1m();
 
         var seconds = elapsed.TotalSeconds;
         var gatewayCpu = end.Cpu - start.Cpu;
@@ -433,8 +399,8 @@ internal static partial class GatewayLoadHarness
             lines);
     }
 
-    private static GatewayLoadReport BuildReport(GatewayLoadOptions options, string[] args, GatewayLoadMachine machine, string twingw, GatewayLoadChild gateway,
-        List<GatewayLoadChild> plcs, Dictionary<string, int> signalsPerLine, GatewayLoadStartup startup, GatewayLoadWindow window, GatewayLoadFlow flow)
+    private static GatewayLoadReport BuildReport(GatewayLoadOptions options, string[] args, MachineFacts machine, string twingw, ChildProcess gateway,
+        List<ChildProcess> plcs, Dictionary<string, int> signalsPerLine, GatewayLoadStartup startup, GatewayLoadWindow window, GatewayLoadFlow flow)
     {
         var g = window.Gateway;
         var targets = new List<GatewayLoadTarget>
@@ -451,7 +417,7 @@ internal static partial class GatewayLoadHarness
             Machine = machine,
             Settings = new GatewayLoadSettings(
                 options.Lines,
-                Path.GetRelativePath(NodePeer.RepoRoot, options.LineFile),
+                Path.GetRelativePath(RepositoryPaths.Root, options.LineFile),
                 signalsPerLine.Values.Distinct().Count() == 1 ? signalsPerLine.Values.First() : null,
                 total,
                 100,
@@ -471,7 +437,7 @@ internal static partial class GatewayLoadHarness
         };
     }
 
-    private static void EnsureRunning(GatewayLoadChild gateway, List<GatewayLoadChild> plcs)
+    private static void EnsureRunning(ChildProcess gateway, List<ChildProcess> plcs)
     {
         if (gateway.HasExited)
         {
@@ -644,7 +610,7 @@ internal sealed record GatewayLoadReport
 
     public required string Command { get; init; }
 
-    public required GatewayLoadMachine Machine { get; init; }
+    public required MachineFacts Machine { get; init; }
 
     public required GatewayLoadSettings Settings { get; init; }
 
@@ -661,25 +627,6 @@ internal sealed record GatewayLoadReport
 }
 
 internal sealed record GatewayLoadDiagnostics(string[] BeforeWarmup, string[] GatewayLogTail, Dictionary<string, string[]> PlcLogTails);
-
-internal sealed record GatewayLoadMachine(int Cores, string Os, string Cpu, string Dotnet, string Architecture)
-{
-    public static GatewayLoadMachine Collect()
-    {
-        var cpu = "unknown";
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            cpu = line?[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim() ?? cpu;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        return new GatewayLoadMachine(Environment.ProcessorCount, RuntimeInformation.OSDescription, cpu, RuntimeInformation.FrameworkDescription,
-            RuntimeInformation.ProcessArchitecture.ToString());
-    }
-}
 
 internal sealed record GatewayLoadSettings(
     int Lines, string LineFile, int? SignalsPerLine, int TotalSignals, int SamplingMs, double SamplesPerSecondNominal, double WarmupS, double DurationS,

@@ -24,7 +24,7 @@ internal sealed record GatewayLoadOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(180);
 
     /// <summary>The line definition copied N times (ids and controller ports made unique, node ids kept).</summary>
-    public string LineFile { get; init; } = Path.Combine(NodePeer.RepoRoot, "config", "lines", "demo-line.yaml");
+    public string LineFile { get; init; } = RepositoryPaths.DemoLine;
 
     public bool NoBuild { get; init; }
 

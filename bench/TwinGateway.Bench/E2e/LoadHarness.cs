@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -16,47 +15,24 @@ internal static class LoadHarness
 {
     public const double TargetRatio = 3.0;
 
-    public static async Task<int> RunAsync(string[] args)
-    {
-        var options = E2eOptions.Parse(args, Path.Combine(NodePeer.RepoRoot, "bench", "results", "e2e-client.json"), out var error);
-        if (options is null)
+    public static Task<int> RunAsync(string[] args) => HarnessRunner.RunAsync(
+        "e2e",
+        E2eOptions.Parse(args, Path.Combine(RepositoryPaths.BenchResults, "e2e-client.json"), out var error),
+        error,
+        async (options, cancellationToken) =>
         {
-            Console.Error.WriteLine(error);
-            return 2;
-        }
-
-        // Ctrl+C ends the run through the finally blocks, which stop the node processes.
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-
-        try
-        {
-            var report = await RunPhasesAsync(options, cancel.Token).ConfigureAwait(false);
+            var report = await RunPhasesAsync(options, cancellationToken).ConfigureAwait(false);
             var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
             PrintSummary(report, path);
             return 0;
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("e2e: cancelled");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or OpcUa.Types.ServiceResultException)
-        {
-            Console.Error.WriteLine($"e2e: failed: {ex.Message}");
-            return 1;
-        }
-    }
+        },
+        ex => ex is InvalidOperationException or TimeoutException or IOException or OpcUa.Types.ServiceResultException);
 
     private static async Task<E2eReport> RunPhasesAsync(E2eOptions options, CancellationToken cancellationToken)
     {
-        var machine = MachineFacts.Collect();
+        var machine = MachineFacts.Collect(withNode: true);
         Console.Error.WriteLine($"e2e: starting server.js with {options.Items} bench items");
-        await using var server = await BenchServer.StartAsync(options.Items, cancellationToken).ConfigureAwait(false);
+        await using var server = await BenchServer.StartAsync(options.Items, TimeSpan.FromSeconds(90), "twingateway-bench-", cancellationToken).ConfigureAwait(false);
         Console.Error.WriteLine($"e2e: server at {server.EndpointUrl}, ns={server.NamespaceIndex}");
 
         Console.Error.WriteLine("e2e: phase 1: twingateway client");
@@ -152,31 +128,3 @@ internal sealed record E2eServer(string Script, string EndpointUrl, int Namespac
 
 /// <summary>node-opcua's CPU per notification divided by ours.</summary>
 internal sealed record E2eRatio(double? NodeOverOurs, double Target, bool Met);
-
-internal sealed record MachineFacts(int Cores, string Os, string Cpu, string Dotnet, string Node, string Architecture)
-{
-    public static MachineFacts Collect() => new(
-        Environment.ProcessorCount,
-        RuntimeInformation.OSDescription,
-        CpuModel(),
-        RuntimeInformation.FrameworkDescription,
-        NodePeer.NodeVersion(),
-        RuntimeInformation.ProcessArchitecture.ToString());
-
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return line?[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim() ?? "unknown";
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return "unknown";
-        }
-    }
-}

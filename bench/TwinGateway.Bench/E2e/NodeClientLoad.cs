@@ -31,21 +31,21 @@ internal static class NodeClientLoad
         };
         Directory.CreateDirectory(environment["XDG_CONFIG_HOME"]);
 
-        using var process = NodePeer.Start("client-bench.js", arguments, environment);
+        using var process = System.Diagnostics.Process.Start(ChildCommands.Node("client-bench.js", arguments, environment)) ?? throw new InvalidOperationException("could not start node client-bench.js");
         var stdout = new List<string>();
         var stderr = new LineTail(60);
 
         // The server's CPU over (about) the script's window: it opens `warmup` after the script logs that it monitors.
         Task<double>? serverCpu = null;
         var pumps = Task.WhenAll(
-            NodePeer.PumpLinesAsync(process.StandardOutput, line =>
+            ChildProcess.PumpLinesAsync(process.StandardOutput, line =>
             {
                 lock (stdout)
                 {
                     stdout.Add(line);
                 }
             }),
-            NodePeer.PumpLinesAsync(process.StandardError, line =>
+            ChildProcess.PumpLinesAsync(process.StandardError, line =>
             {
                 stderr.Add(line);
                 Console.Error.WriteLine("  " + line);
@@ -110,14 +110,14 @@ internal static class NodeClientLoad
                 CpuMs = Math.Round(user + system, 1),
                 CpuUserMs = user,
                 CpuSystemMs = system,
-                LoadAverage1m = ClientLoadFigures.LoadAverage(),
+                LoadAverage1m = MachineFacts.LoadAverage1m(),
                 ServerCpuMs = serverCpu is { IsCompletedSuccessfully: true } ? serverCpu.Result : null,
             };
             return (result, raw);
         }
         finally
         {
-            await NodePeer.StopAsync(process).ConfigureAwait(false);
+            await ChildProcess.KillAsync(process).ConfigureAwait(false);
         }
     }
 

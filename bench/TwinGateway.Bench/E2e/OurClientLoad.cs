@@ -120,7 +120,7 @@ internal static class OurClientLoad
                 ItemsCreated = good,
                 RevisedPublishingIntervalMs = subscription.RevisedPublishingInterval,
                 ServerCpuMs = Math.Round(serverCpu.TotalMilliseconds, 1),
-                LoadAverage1m = ClientLoadFigures.LoadAverage(),
+                LoadAverage1m = MachineFacts.LoadAverage1m(),
             };
 
             try

@@ -196,7 +196,7 @@ internal static class ServerLoadClient
         self.Refresh();
         var startClient = self.TotalProcessorTime;
         var startTracker = tracker.Snapshot();
-        var startLoad = ClientLoadFigures.LoadAverage();
+        var startLoad = MachineFacts.LoadAverage1m();
         var startPerItem = tracker.PerItemCounts();
         var startStaleness = tracker.Staleness();
         var startPublishing = tracker.Publishing();
@@ -308,7 +308,7 @@ internal static class ServerLoadClient
             ThreadBreakdown(startThreads, endThreads, elapsed));
 
         var others = Math.Max(0, Math.Round((busy * Environment.ProcessorCount) - serverFigures.CoresUsed - clientFigures.CoresUsed, 2));
-        return new PhaseWindow(Math.Round(elapsed.TotalSeconds, 3), clientFigures, serverFigures, busy, steal, others, startLoad, ClientLoadFigures.LoadAverage(), series);
+        return new PhaseWindow(Math.Round(elapsed.TotalSeconds, 3), clientFigures, serverFigures, busy, steal, others, startLoad, MachineFacts.LoadAverage1m(), series);
     }
 
     /// <summary>Server CPU in the window per thread name, and the busiest single thread (a pegged thread is a serial bottleneck).</summary>

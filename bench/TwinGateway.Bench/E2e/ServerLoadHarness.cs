@@ -20,25 +20,13 @@ internal static class ServerLoadHarness
     public const double TargetOverNode = 10;
     public const double TargetRssMb = 400;
 
-    public static async Task<int> RunAsync(string[] args)
-    {
-        var options = ServerLoadOptions.Parse(args, Path.Combine(NodePeer.RepoRoot, "bench", "results"), out var error);
-        if (options is null)
+    public static Task<int> RunAsync(string[] args) => HarnessRunner.RunAsync(
+        "server-load",
+        ServerLoadOptions.Parse(args, RepositoryPaths.BenchResults, out var error),
+        error,
+        async (options, cancellationToken) =>
         {
-            Console.Error.WriteLine(error);
-            return 2;
-        }
-
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-
-        try
-        {
-            var report = await RunPhasesAsync(options, args, cancel.Token).ConfigureAwait(false);
+            var report = await RunPhasesAsync(options, args, cancellationToken).ConfigureAwait(false);
             var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
             var csv = Path.ChangeExtension(path, null) + "-rss.csv";
             await File.WriteAllTextAsync(csv, SeriesCsv(report), CancellationToken.None).ConfigureAwait(false);
@@ -51,43 +39,14 @@ internal static class ServerLoadHarness
 
             PrintSummary(report, path, csv);
             return 0;
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("server-load: cancelled");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or OpcUa.Types.ServiceResultException)
-        {
-            Console.Error.WriteLine($"server-load: failed: {ex.Message}");
-            return 1;
-        }
-    }
+        },
+        ex => ex is InvalidOperationException or TimeoutException or IOException or OpcUa.Types.ServiceResultException);
 
     private static async Task<ServerLoadReport> RunPhasesAsync(ServerLoadOptions options, string[] args, CancellationToken cancellationToken)
     {
         var nodeItems = options.EffectiveNodeItems;
-        var machine = nodeItems > 0 ? MachineFacts.Collect() : MachineFactsWithoutNode();
-        string twingw;
-        if (options.TwingwPath is { } given)
-        {
-            twingw = given;
-        }
-        else if (options.NoBuild)
-        {
-            twingw = Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "bin", "Release", "net10.0", "twingw.dll");
-            if (!File.Exists(twingw))
-            {
-                throw new InvalidOperationException($"--no-build but {twingw} does not exist");
-            }
-        }
-        else
-        {
-            Console.Error.WriteLine("server-load: building src/TwinGateway.Host (Release)");
-            var build = Stopwatch.StartNew();
-            twingw = await ServerLoadProcess.BuildTwingwAsync(cancellationToken).ConfigureAwait(false);
-            Console.Error.WriteLine($"server-load: built {twingw} in {build.Elapsed.TotalSeconds:0} s");
-        }
+        var machine = nodeItems > 0 ? MachineFacts.Collect(withNode: true) : MachineFacts.CollectNodeIfThere();
+        var twingw = await ChildCommands.TwingwAsync("server-load", options.TwingwPath, options.NoBuild, cancellationToken).ConfigureAwait(false);
 
         var startTimeout = TimeSpan.FromSeconds(300);
         ServerPhaseResult ours;
@@ -130,19 +89,6 @@ internal static class ServerLoadHarness
         }
 
         return BuildReport(options, args, machine, ours, node, nodeProblem);
-    }
-
-    private static MachineFacts MachineFactsWithoutNode()
-    {
-        try
-        {
-            return MachineFacts.Collect();
-        }
-        catch (InvalidOperationException)
-        {
-            return new MachineFacts(Environment.ProcessorCount, System.Runtime.InteropServices.RuntimeInformation.OSDescription, "unknown",
-                System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, "not used", System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString());
-        }
     }
 
     private static ServerLoadReport BuildReport(ServerLoadOptions options, string[] args, MachineFacts machine, ServerPhaseResult ours, ServerPhaseResult? node, string? nodeProblem)

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -9,49 +7,30 @@ namespace TwinGateway.Bench.E2e;
 
 /// <summary>
 /// The server under test as a child process: our <c>twingw opcua serve --scale N</c> or node-opcua's
-/// <c>tests/node/server.js --bench-items N</c>. Knows its endpoint, the node ids of its N items and how to read its CPU
-/// and memory from /proc. Stopping is graceful first (SIGTERM for twingw, closing stdin for server.js), then a kill.
+/// <c>tests/node/server.js --bench-items N</c> (<see cref="BenchServer"/>). Knows its endpoint, the node ids of its N items
+/// and how to read its CPU and memory from /proc. Stopping is graceful first (SIGTERM for twingw, closing stdin for
+/// server.js), then a kill (<see cref="ChildProcess"/>).
 /// </summary>
 internal sealed partial class ServerLoadProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly LineTail _log;
-    private readonly Task _pumps;
-    private readonly string? _tempDirectory;
-    private int _disposed;
+    private readonly IAsyncDisposable _owner;
+    private readonly Func<bool> _hasExited;
+    private readonly Func<string> _logTail;
 
-    private ServerLoadProcess(string name, string commandLine, Process process, LineTail log, Task pumps, string? tempDirectory, string endpointUrl, ushort namespaceIndex, Func<int, string> identifier, TimeSpan startup)
+    private ServerLoadProcess(string name, string commandLine, int pid, IAsyncDisposable owner, Func<bool> hasExited, Func<string> logTail,
+        string endpointUrl, ushort namespaceIndex, Func<int, string> identifier, TimeSpan startup)
     {
         Name = name;
         CommandLine = commandLine;
-        _process = process;
-        _log = log;
-        _pumps = pumps;
-        _tempDirectory = tempDirectory;
+        Pid = pid;
+        _owner = owner;
+        _hasExited = hasExited;
+        _logTail = logTail;
         EndpointUrl = endpointUrl;
         NamespaceIndex = namespaceIndex;
         Identifier = identifier;
         Startup = startup;
-        Pid = process.Id;
-        s_live.TryAdd(process.Id, process);
     }
-
-    /// <summary>Every server still running, killed on process exit whatever happens to the finally blocks.</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> s_live = new();
-
-    static ServerLoadProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-    {
-        foreach (var process in s_live.Values)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-            }
-        }
-    };
 
     public string Name { get; }
 
@@ -72,106 +51,35 @@ internal sealed partial class ServerLoadProcess : IAsyncDisposable
     /// <summary>From process start to the listening line (address space built).</summary>
     public TimeSpan Startup { get; }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _hasExited();
 
-    public string LogTail => _log.ToString();
+    public string LogTail => _logTail();
 
     /// <summary>CPU time, RSS and peak RSS now; RSS figures are null once the process is gone.</summary>
     public ProcStats Stats() => ProcStats.Read(Pid);
 
-    /// <summary>Builds src/TwinGateway.Host in Release and returns its twingw.dll.</summary>
-    public static async Task<string> BuildTwingwAsync(CancellationToken cancellationToken)
-    {
-        var project = Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "TwinGateway.Host.csproj");
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = NodePeer.RepoRoot,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "build", project, "-c", "Release", "-nologo", "-v", "q" })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start dotnet build");
-        var output = new LineTail(60);
-        var pumps = Task.WhenAll(NodePeer.PumpLinesAsync(process.StandardOutput, output.Add), NodePeer.PumpLinesAsync(process.StandardError, output.Add));
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await NodePeer.StopAsync(process).ConfigureAwait(false);
-        }
-
-        await pumps.ConfigureAwait(false);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet build {project} -c Release failed ({process.ExitCode}):\n{output}");
-        }
-
-        var dll = DefaultTwingw();
-        return File.Exists(dll) ? dll : throw new InvalidOperationException($"the build succeeded but {dll} does not exist");
-    }
-
-    /// <summary>Where the Release build of src/TwinGateway.Host puts twingw.dll.</summary>
-    public static string DefaultTwingw() => Path.Combine(NodePeer.RepoRoot, "src", "TwinGateway.Host", "bin", "Release", "net10.0", "twingw.dll");
-
     /// <summary><c>dotnet twingw.dll opcua serve --port 0 --scale N</c>; waits for "listening on URL".</summary>
     public static async Task<ServerLoadProcess> StartTwingwAsync(string twingwDll, int scale, IReadOnlyList<KeyValuePair<string, string>> environment, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
-        var arguments = new[] { twingwDll, "opcua", "serve", "--port", "0", "--scale", scale.ToString(CultureInfo.InvariantCulture) };
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = NodePeer.RepoRoot,
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
         // The server's own runtime settings (twingw.runtimeconfig.json: the web SDK turns on server GC), measured as
         // shipped unless --server-env overrides them.
-        foreach (var inherited in startInfo.Environment.Keys.Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase) || k.StartsWith("DOTNET_gc", StringComparison.Ordinal)).ToList())
-        {
-            startInfo.Environment.Remove(inherited);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            startInfo.Environment[key] = value;
-        }
-
+        var arguments = new[] { "opcua", "serve", "--port", "0", "--scale", scale.ToString(CultureInfo.InvariantCulture) };
         var clock = Stopwatch.StartNew();
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start dotnet twingw.dll");
-        var log = new LineTail(200);
-        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stdout = NodePeer.PumpLinesAsync(process.StandardOutput, line =>
+        var child = ChildProcess.Start("twingw", ChildCommands.TwingwCommandLine(twingwDll, arguments, environment),
+            ChildCommands.Twingw(twingwDll, arguments, environment), line => ListeningLine().IsMatch(line));
+        try
         {
-            if (!listening.Task.IsCompleted && ListeningLine().Match(line) is { Success: true } match)
+            var url = ListeningLine().Match(await child.WaitReadyAsync(startTimeout, cancellationToken).ConfigureAwait(false)).Groups[1].Value;
+            return new ServerLoadProcess("twingateway", child.CommandLine, child.Pid, child, () => child.HasExited, () => child.LogTail, url, 1, Scale(scale), clock.Elapsed)
             {
-                listening.TrySetResult(match.Groups[1].Value);
-            }
-
-            log.Add(line);
-        });
-        var stderr = NodePeer.PumpLinesAsync(process.StandardError, log.Add);
-        var pumps = Task.WhenAll(stdout, stderr);
-        var commandLine = string.Concat(environment.Select(kv => kv.Key + "=" + kv.Value + " ")) + "dotnet " + string.Join(' ', arguments.Select((a, i) => i == 0 ? Path.GetRelativePath(NodePeer.RepoRoot, a) : a));
-        var url = await WaitListeningAsync(process, listening.Task, log, "twingw", startTimeout, cancellationToken).ConfigureAwait(false);
-        return new ServerLoadProcess("twingateway", commandLine, process, log, pumps, null, url, 1, Scale(scale), clock.Elapsed)
+                Runtime = RuntimeSettings(twingwDll, environment),
+            };
+        }
+        catch
         {
-            Runtime = RuntimeSettings(twingwDll, environment),
-        };
+            await child.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>GC settings from twingw.runtimeconfig.json and the environment given (what decides its memory).</summary>
@@ -209,163 +117,15 @@ internal sealed partial class ServerLoadProcess : IAsyncDisposable
     /// <summary><c>node tests/node/server.js --port P --bench-items N</c>; waits for its listening JSON line.</summary>
     public static async Task<ServerLoadProcess> StartNodeAsync(int benchItems, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
-        var tempDirectory = Directory.CreateTempSubdirectory("twingateway-server-load-").FullName;
-        try
-        {
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    return await LaunchNodeAsync(benchItems, NodePeer.FreePort(), tempDirectory, startTimeout, cancellationToken).ConfigureAwait(false);
-                }
-                catch (ExitedEarlyException) when (attempt < 3)
-                {
-                    // The free port was taken before node bound it: try another.
-                }
-            }
-        }
-        catch
-        {
-            DeleteQuietly(tempDirectory);
-            throw;
-        }
-    }
-
-    private static async Task<ServerLoadProcess> LaunchNodeAsync(int benchItems, int port, string tempDirectory, TimeSpan startTimeout, CancellationToken cancellationToken)
-    {
-        var arguments = new[]
-        {
-            "--port", port.ToString(CultureInfo.InvariantCulture),
-            "--bench-items", benchItems.ToString(CultureInfo.InvariantCulture),
-            "--pki", Path.Combine(tempDirectory, "pki"),
-        };
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["XDG_CONFIG_HOME"] = Path.Combine(tempDirectory, "config") };
-        var clock = Stopwatch.StartNew();
-        var process = NodePeer.Start("server.js", arguments, environment);
-        var log = new LineTail(200);
-        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stdout = NodePeer.PumpLinesAsync(process.StandardOutput, line =>
-        {
-            if (!listening.Task.IsCompleted && line.StartsWith('{'))
-            {
-                try
-                {
-                    using var document = JsonDocument.Parse(line);
-                    if (document.RootElement.TryGetProperty("event", out var e) && e.ValueEquals("listening"))
-                    {
-                        listening.TrySetResult(line);
-                        return;
-                    }
-                }
-                catch (JsonException)
-                {
-                }
-            }
-
-            log.Add(line);
-        });
-        var stderr = NodePeer.PumpLinesAsync(process.StandardError, log.Add);
-        var pumps = Task.WhenAll(stdout, stderr);
-        var line = await WaitListeningAsync(process, listening.Task, log, "server.js", startTimeout, cancellationToken).ConfigureAwait(false);
-        using var json = JsonDocument.Parse(line);
-        var url = json.RootElement.GetProperty("endpointUrl").GetString()!;
-        var ns = (ushort)json.RootElement.GetProperty("namespaceIndex").GetInt32();
-        var commandLine = "node tests/node/server.js --port " + port.ToString(CultureInfo.InvariantCulture) + " --bench-items " + benchItems.ToString(CultureInfo.InvariantCulture);
-        return new ServerLoadProcess("node-opcua", commandLine, process, log, pumps, tempDirectory, url, ns, i => "Bench." + i.ToString(CultureInfo.InvariantCulture), clock.Elapsed);
-    }
-
-    private static async Task<string> WaitListeningAsync(Process process, Task<string> listening, LineTail log, string what, TimeSpan startTimeout, CancellationToken cancellationToken)
-    {
-        var started = false;
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(startTimeout);
-            var exited = process.WaitForExitAsync(timeout.Token);
-            var first = await Task.WhenAny(listening, exited).ConfigureAwait(false);
-            if (first == listening)
-            {
-                started = true;
-                return listening.Result;
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            if (exited.IsCompletedSuccessfully)
-            {
-                throw new ExitedEarlyException($"{what} exited with code {process.ExitCode} before listening:\n{log}");
-            }
-
-            throw new TimeoutException($"{what} did not report listening within {startTimeout.TotalSeconds:0} s:\n{log}");
-        }
-        finally
-        {
-            if (!started)
-            {
-                await NodePeer.StopAsync(process).ConfigureAwait(false);
-                process.Dispose();
-            }
-        }
+        var server = await BenchServer.StartAsync(benchItems, startTimeout, "twingateway-server-load-", cancellationToken).ConfigureAwait(false);
+        return new ServerLoadProcess("node-opcua", server.CommandLine, server.Pid, server, () => server.HasExited, () => server.LogTail,
+            server.EndpointUrl, (ushort)server.NamespaceIndex, i => "Bench." + i.ToString(CultureInfo.InvariantCulture), server.Startup);
     }
 
     [GeneratedRegex(@"listening on (opc\.tcp://\S+)")]
     private static partial Regex ListeningLine();
 
-    [DllImport("libc", SetLastError = true, EntryPoint = "kill")]
-    private static extern int SysKill(int pid, int signal);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        try
-        {
-            if (!_process.HasExited)
-            {
-                if (_tempDirectory is not null)
-                {
-                    // server.js shuts down when its stdin closes.
-                    _process.StandardInput.Close();
-                }
-                else if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
-                {
-                    _ = SysKill(_process.Id, 15); // SIGTERM: twingw stops like on Ctrl+C
-                }
-
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
-        {
-        }
-
-        await NodePeer.StopAsync(_process).ConfigureAwait(false);
-        s_live.TryRemove(Pid, out _);
-        await _pumps.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-        _process.Dispose();
-        if (_tempDirectory is not null)
-        {
-            DeleteQuietly(_tempDirectory);
-        }
-    }
-
-    private static void DeleteQuietly(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private sealed class ExitedEarlyException(string message) : Exception(message);
+    public ValueTask DisposeAsync() => _owner.DisposeAsync();
 }
 
 /// <summary>One reading of a process from /proc: CPU (user + system), resident set now and its peak, threads.</summary>

@@ -1,4 +1,4 @@
-using TwinGateway.Telemetry.Tests.Fixtures;
+using TwinGateway.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;

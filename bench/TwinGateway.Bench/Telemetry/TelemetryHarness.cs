@@ -1,4 +1,3 @@
-using TwinGateway.Telemetry.Tests.Fixtures;
 using System.Diagnostics;
 using System.Globalization;
 using TwinGateway.Bench.E2e;
@@ -27,61 +26,36 @@ internal static class TelemetryHarness
     /// <summary>Ten minutes of the demo line, precomputed once and handed out again with the time moving on.</summary>
     private const int CycleSteps = 6_000;
 
-    public static async Task<int> RunAsync(string[] args)
-    {
-        var options = TelemetryOptions.Parse(args, out var error);
-        if (options is null)
+    public static Task<int> RunAsync(string[] args) => HarnessRunner.RunAsync(
+        "telemetry",
+        TelemetryOptions.Parse(args, out var error),
+        error,
+        async (options, cancellationToken) =>
         {
-            Console.Error.WriteLine(error);
-            return 2;
-        }
-
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-
-        var temp = Directory.CreateTempSubdirectory("twingateway-telemetry-bench-").FullName;
-        try
-        {
-            var report = await RunCoreAsync(options, args, temp, cancel.Token).ConfigureAwait(false);
-            var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
-            PrintSummary(report, path);
-            if (report.Errors.Count > 0)
-            {
-                return 1;
-            }
-
-            return report.Forward is null && options.Runs("forward") ? 3 : 0;
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("telemetry: cancelled");
-            return 130;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or TelemetryStoreException or HttpRequestException)
-        {
-            Console.Error.WriteLine($"telemetry: failed: {ex.Message}");
-            return 1;
-        }
-        finally
-        {
+            var temp = Directory.CreateTempSubdirectory("twingateway-telemetry-bench-").FullName;
             try
             {
-                Directory.Delete(temp, recursive: true);
+                var report = await RunCoreAsync(options, args, temp, cancellationToken).ConfigureAwait(false);
+                var path = await HarnessReport.WriteAsync(options.OutputPath, report).ConfigureAwait(false);
+                PrintSummary(report, path);
+                if (report.Errors.Count > 0)
+                {
+                    return 1;
+                }
+
+                return report.Forward is null && options.Runs("forward") ? 3 : 0;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            finally
             {
+                ChildProcess.DeleteQuietly(temp);
             }
-        }
-    }
+        },
+        ex => ex is InvalidOperationException or TimeoutException or IOException or TelemetryStoreException or HttpRequestException);
 
     private static async Task<TelemetryReport> RunCoreAsync(TelemetryOptions options, string[] args, string temp, CancellationToken cancellationToken)
     {
-        var machine = GatewayLoadMachine.Collect();
-        var loadBefore = ClientLoadFigures.LoadAverage();
+        var machine = MachineFacts.Collect(withNode: false);
+        var loadBefore = MachineFacts.LoadAverage1m();
         var clock = Stopwatch.StartNew();
         var line = LineDefinitionLoader.LoadFile(options.LineFile).GetDefinitionOrThrow();
         var errors = new List<string>();
@@ -145,9 +119,9 @@ internal static class TelemetryHarness
             Command = "dotnet run -c Release --project bench/TwinGateway.Bench -- telemetry" + (args.Length > 0 ? " " + string.Join(' ', args) : ""),
             Machine = machine,
             LoadAverage1mBefore = loadBefore,
-            LoadAverage1mAfter = ClientLoadFigures.LoadAverage(),
+            LoadAverage1mAfter = MachineFacts.LoadAverage1m(),
             Settings = new TelemetrySettings(
-                Path.GetRelativePath(NodePeer.RepoRoot, options.LineFile),
+                Path.GetRelativePath(RepositoryPaths.Root, options.LineFile),
                 line.Signals.Length,
                 100,
                 options.Only,
@@ -242,7 +216,7 @@ internal sealed record TelemetryReport
 
     public required string Command { get; init; }
 
-    public required GatewayLoadMachine Machine { get; init; }
+    public required MachineFacts Machine { get; init; }
 
     public double? LoadAverage1mBefore { get; init; }
 

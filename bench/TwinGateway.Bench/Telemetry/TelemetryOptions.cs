@@ -30,7 +30,7 @@ internal sealed record TelemetryOptions
     /// <summary>Null: every part; otherwise ingest, replay or forward.</summary>
     public string? Only { get; init; }
 
-    public string LineFile { get; init; } = Path.Combine(NodePeer.RepoRoot, "config", "lines", "demo-line.yaml");
+    public string LineFile { get; init; } = RepositoryPaths.DemoLine;
 
     public string OutputPath { get; init; } = "";
 
@@ -49,7 +49,7 @@ internal sealed record TelemetryOptions
 
         // A partial run gets a file of its own, so it never overwrites the full result.
         var defaultName = options.Only is null ? "telemetry.json" : $"telemetry-{options.Only}.json";
-        return options with { OutputPath = output ?? Path.Combine(NodePeer.RepoRoot, "bench", "results", defaultName) };
+        return options with { OutputPath = output ?? Path.Combine(RepositoryPaths.BenchResults, defaultName) };
 
         bool Apply(string name, string value)
         {

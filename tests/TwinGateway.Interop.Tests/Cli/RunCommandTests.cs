@@ -15,7 +15,7 @@ public sealed class RunCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private string DemoYaml(int plcPort) => File.ReadAllText(Path.Combine(NodeEnvironment.RepoRoot, "config", "lines", "demo-line.yaml"))
+    private string DemoYaml(int plcPort) => File.ReadAllText(RepositoryPaths.DemoLine)
         .Replace("opc.tcp://127.0.0.1:4841", $"opc.tcp://127.0.0.1:{plcPort}", StringComparison.Ordinal);
 
     /// <summary>A working directory with its own settings (free ports, its own data folder) and line files.</summary>

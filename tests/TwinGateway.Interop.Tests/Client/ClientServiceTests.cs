@@ -25,7 +25,7 @@ public abstract class ClientServiceTests(ITestPeer server) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _client.DisposeAsync();
-        _log.AssertNoErrors();
+        _log.Dispose();
     }
 
     [Fact]

@@ -28,12 +28,13 @@ public abstract class HungServerTests(string kind) : IAsyncLifetime
 
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly TestLog _log = new();
+    private readonly TestLog _serverLog = new();
     private ITestPeer _server = null!;
     private TcpFaultProxy _proxy = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await TestPeers.StartAsync(kind);
+        _server = await TestPeers.StartAsync(kind, _serverLog);
         _proxy = new TcpFaultProxy("127.0.0.1", _server.Port);
     }
 
@@ -41,6 +42,8 @@ public abstract class HungServerTests(string kind) : IAsyncLifetime
     {
         await _proxy.DisposeAsync();
         await _server.DisposeAsync();
+        _log.Dispose();
+        _serverLog.Dispose();
     }
 
     [Fact]
@@ -96,11 +99,13 @@ public abstract class HungServerTests(string kind) : IAsyncLifetime
 /// <see cref="ReconnectPolicy"/>, reports each one, and is back within <see cref="ReconnectPolicy.MaxDelay"/> of the
 /// server listening again. Checked through the delays the client schedules, not through how long things took.
 /// </summary>
-public sealed class ServerOutageTests
+public sealed class ServerOutageTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private static readonly ReconnectPolicy Policy = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(800) };
     private readonly TestLog _log = new();
+
+    public void Dispose() => _log.Dispose();
 
     [Fact]
     public async Task The_client_waits_the_policy_delays_exactly_and_is_back_within_MaxDelay_of_the_server_listening_again()

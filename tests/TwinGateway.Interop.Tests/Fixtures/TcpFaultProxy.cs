@@ -21,6 +21,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stopping = new();
+    private int _holds;
     private readonly HashSet<Connection> _connections = [];
     private readonly Lock _pauseLock = new();
     private readonly Task _acceptLoop;
@@ -60,6 +61,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Times traffic toward the target stopped at the pause: before reading from the client, or holding bytes it read
+    /// just before the pause. What a test waits for to know that traffic is held here, instead of sleeping and hoping.
+    /// </summary>
+    public int Holds => Volatile.Read(ref _holds);
 
     /// <summary>
     /// While true no byte is forwarded in either direction and nothing is closed: the peer looks hung (for
@@ -178,6 +185,17 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         return gate;
     }
 
+    private Task HoldWhilePausedAsync(bool towardTarget, CancellationToken ct)
+    {
+        var gate = WaitWhilePausedAsync(ct);
+        if (!gate.IsCompleted && towardTarget)
+        {
+            Interlocked.Increment(ref _holds);
+        }
+
+        return gate;
+    }
+
     private Task WaitWhilePausedAsync(CancellationToken ct)
     {
         Task gate;
@@ -246,8 +264,8 @@ public sealed class TcpFaultProxy : IAsyncDisposable
 
             Interlocked.Increment(ref _connectionCount);
             await Task.WhenAll(
-                PumpAsync(connection, client, upstream),
-                PumpAsync(connection, upstream, client));
+                PumpAsync(connection, client, upstream, towardTarget: true),
+                PumpAsync(connection, upstream, client, towardTarget: false));
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -275,7 +293,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Connection connection, Socket from, Socket to)
+    private async Task PumpAsync(Connection connection, Socket from, Socket to, bool towardTarget)
     {
         var ct = connection.Token;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -283,7 +301,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         {
             while (true)
             {
-                await WaitWhilePausedAsync(ct);
+                await HoldWhilePausedAsync(towardTarget, ct);
                 var read = await from.ReceiveAsync(buffer.AsMemory(0, BufferSize), SocketFlags.None, ct);
                 if (read == 0)
                 {
@@ -291,7 +309,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
                 }
 
                 // Bytes read just before a pause are held until it ends.
-                await WaitWhilePausedAsync(ct);
+                await HoldWhilePausedAsync(towardTarget, ct);
                 for (var sent = 0; sent < read;)
                 {
                     sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None, ct);

@@ -115,6 +115,7 @@ public sealed class GatewayTests : IAsyncLifetime
     [Fact]
     public async Task An_invalid_line_file_leaves_its_line_out_and_reports_it_while_the_valid_line_runs()
     {
+        _gateway.Log.Expect(4205); // the line file that did not load
         var bad = DemoYaml.Replace("id: demo-line", "id: broken-line", StringComparison.Ordinal).Replace("kind: machine", "kind: robotarm", StringComparison.Ordinal);
         Directory.CreateDirectory(_gateway.LinesFolder);
         await File.WriteAllTextAsync(Path.Combine(_gateway.LinesFolder, "broken.yaml"), bad);
@@ -137,6 +138,8 @@ public sealed class GatewayTests : IAsyncLifetime
     [Fact]
     public async Task A_line_id_defined_twice_or_undefined_credentials_stop_the_start_with_every_problem()
     {
+        // The refused start is logged by the host (Microsoft.Extensions.Hosting event 11) with every problem.
+        _gateway.Log.Expect("^Hosting failed to start");
         var withCredentials = DemoYaml.Replace("endpointUrl:", "credentialsRef: plc-login\n    endpointUrl:", StringComparison.Ordinal);
         Directory.CreateDirectory(_gateway.LinesFolder);
         await File.WriteAllTextAsync(Path.Combine(_gateway.LinesFolder, "second.yaml"), DemoYaml);

@@ -59,6 +59,7 @@ public sealed class SupervisionTests : IAsyncLifetime
     [Fact]
     public async Task A_sink_that_throws_is_restarted_degrades_the_health_and_loses_no_sample()
     {
+        _gateway.Log.Expect(4301); // the broken sink, restarted
         var sink = new BreakableSinkFactory();
         var channel = await _gateway.StartAsync(_gateway.DemoYaml, configure: services => services.AddSingleton<ILineSinkFactory>(sink));
         await Eventually(() => LineAsync(channel), l => l.Health == "healthy" && l.Sinks.Single(s => s.Name == sink.Name).Written > 500, "samples reaching the sink");
@@ -99,6 +100,8 @@ public sealed class SupervisionTests : IAsyncLifetime
     [Fact]
     public async Task A_twin_loop_that_throws_makes_the_gateway_unhealthy_until_it_is_restarted()
     {
+        // The broken twin loop (4301) and the health check that reports it Unhealthy.
+        _gateway.Log.Expect(4301).Expect("^Health check lines with status Unhealthy");
         var twins = new BreakableTwinFactory();
         var channel = await _gateway.StartAsync(_gateway.DemoYaml, configure: services => services.AddSingleton<ITwinFactory>(twins));
         await Eventually(() => LineAsync(channel), l => l.Health == "healthy" && l.TwinLoop.State == "running", "the twin running");

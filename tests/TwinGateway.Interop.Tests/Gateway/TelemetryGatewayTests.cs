@@ -43,6 +43,21 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Waits for a commit that began at least 0.5 s after the window's end: by then every sample whose source time lies in
+    /// the window has been received, so the window no longer changes (the condition, not a fixed sleep, decides).
+    /// </summary>
+    private static async Task CommittedAfterAsync(TelemetryService.TelemetryServiceClient client, Timestamp to)
+    {
+        var after = to.ToDateTimeOffset().AddSeconds(0.5);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while ((await client.GetTelemetryStatusAsync(new GetTelemetryStatusRequest(), cancellationToken: cts.Token)).Recorder.LastCommit is not { } commit ||
+            commit.ToDateTimeOffset() <= after)
+        {
+            await Task.Delay(50, cts.Token);
+        }
+    }
+
     private static async Task<List<Sample>> QueryAllAsync(TelemetryService.TelemetryServiceClient client, QueryRangeRequest request)
     {
         var samples = new List<Sample>();
@@ -64,7 +79,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     {
         var client = await StartAsync();
         var (from, to) = await RecordedWindowAsync(client, 3);
-        await Task.Delay(500);
+        await CommittedAfterAsync(client, to);
 
         var samples = await QueryAllAsync(client, new QueryRangeRequest { LineId = "demo-line", From = from, To = to });
         Assert.NotEmpty(samples);
@@ -130,7 +145,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     {
         var client = await StartAsync();
         var (from, to) = await RecordedWindowAsync(client, 4);
-        await Task.Delay(500);
+        await CommittedAfterAsync(client, to);
         var expected = (await QueryAllAsync(client, new QueryRangeRequest { LineId = "demo-line", From = from, To = to })).Count;
         var range = new[] { "--line", "demo-line", "--from", from.ToDateTime().ToString("O"), "--to", to.ToDateTime().ToString("O"), "--server", Server };
 
@@ -198,7 +213,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     [Fact]
     public async Task With_forwarding_on_the_gateway_forwards_every_recorded_sample_and_shows_backlog_and_lag()
     {
-        using var victoria = await TwinGateway.Telemetry.Tests.Fixtures.VictoriaMetricsFixture.StartNewAsync();
+        using var victoria = await VictoriaMetricsFixture.StartNewAsync();
         var client = await StartAsync(new Dictionary<string, string?>
         {
             ["Telemetry:Influx:Enabled"] = "true",
@@ -280,6 +295,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
     [Fact]
     public async Task A_corrupt_recorder_file_does_not_stop_the_gateway_it_is_moved_aside()
     {
+        _gateway.Log.Expect(5002); // the corrupt file, moved aside
         var data = _gateway.DataFolder;
         Directory.CreateDirectory(data);
         await File.WriteAllTextAsync(Path.Combine(data, "flight-recorder.duckdb"), "this is not a DuckDB file, it was damaged by a power cut");

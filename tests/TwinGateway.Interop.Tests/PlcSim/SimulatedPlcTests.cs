@@ -31,7 +31,7 @@ public sealed class SimulatedPlcTests(SimulatedPlcFixture fixture) : IClassFixtu
     public async Task DisposeAsync()
     {
         await _client.DisposeAsync();
-        _clientLog.AssertNoErrors();
+        _clientLog.Dispose();
         fixture.Log.AssertNoErrors();
     }
 
@@ -305,7 +305,7 @@ public sealed class SimulatedPlcTests(SimulatedPlcFixture fixture) : IClassFixtu
 /// <summary>One simulated PLC of the demo line for the tests of <see cref="SimulatedPlcTests"/>; everything it logs lands in <see cref="Log"/>.</summary>
 public sealed class SimulatedPlcFixture : IAsyncLifetime
 {
-    public static string DemoLinePath { get; } = Path.Combine(NodeEnvironment.RepoRoot, "config", "lines", "demo-line.yaml");
+    public static string DemoLinePath { get; } = RepositoryPaths.DemoLine;
 
     public static LineDefinition Line { get; } = LineDefinitionLoader.LoadFile(DemoLinePath).GetDefinitionOrThrow();
 
@@ -315,22 +315,13 @@ public sealed class SimulatedPlcFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Plc = new SimulatedPlc(Line, new SimulatedPlcOptions { Port = 0, Seed = 3 }, loggerFactory: new OneLoggerFactory(Log));
+        Plc = new SimulatedPlc(Line, new SimulatedPlcOptions { Port = 0, Seed = 3 }, loggerFactory: Log);
         await Plc.StartAsync();
     }
 
-    public async Task DisposeAsync() => await Plc.DisposeAsync();
-
-    private sealed class OneLoggerFactory(ILogger logger) : ILoggerFactory
+    public async Task DisposeAsync()
     {
-        public ILogger CreateLogger(string categoryName) => logger;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
+        await Plc.DisposeAsync();
+        Log.Dispose();
     }
 }

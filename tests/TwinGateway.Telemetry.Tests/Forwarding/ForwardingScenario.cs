@@ -149,6 +149,7 @@ internal sealed class ForwardingScenario : IAsyncDisposable
         _forwarder?.Dispose();
         await Recorder.DisposeAsync();
         _folder.Dispose();
+        Log.Dispose();
     }
 
     private static IEnumerable<string> ExpectedPoints(TelemetrySample sample)

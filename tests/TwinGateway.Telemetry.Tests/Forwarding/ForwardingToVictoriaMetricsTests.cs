@@ -114,6 +114,12 @@ public sealed class ForwardingToVictoriaMetricsTests(VictoriaMetricsFixture serv
         await scenario.RecordAsync(100);
 
         proxy.Mode = fault;
+        if (state == ForwarderState.Failing)
+        {
+            // A refusal that needs a setting fixed is an error (5201), with the setting to fix in the message.
+            scenario.Log.Expect(5201);
+        }
+
         var result = await forwarder.ForwardAsync(CancellationToken.None);
 
         Assert.Equal(ForwardOutcome.Failed, result.Outcome);

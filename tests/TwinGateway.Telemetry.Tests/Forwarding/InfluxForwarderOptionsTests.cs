@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using TwinGateway.Telemetry.Forwarding;
 using TwinGateway.Telemetry.Recording;
 
@@ -81,7 +82,7 @@ public sealed class InfluxForwarderOptionsTests
         using var recorder = TelemetryRecorder.Open(new RecorderOptions { DatabasePath = folder.File("r.duckdb") });
         var options = new InfluxForwarderOptions { Enabled = true, Url = "ftp://x" };
 
-        var error = Assert.Throws<ArgumentException>(() => new InfluxForwarder(recorder, options, TimeProvider.System, new TestLog()));
+        var error = Assert.Throws<ArgumentException>(() => new InfluxForwarder(recorder, options, TimeProvider.System, NullLogger.Instance));
 
         Assert.Contains("Telemetry:Influx:Url: 'ftp://x'", error.Message, StringComparison.Ordinal);
         Assert.Contains("Telemetry:Influx:Token", error.Message, StringComparison.Ordinal);
@@ -92,7 +93,8 @@ public sealed class InfluxForwarderOptionsTests
     {
         using var folder = new TempFolder();
         await using var recorder = TelemetryRecorder.Open(new RecorderOptions { DatabasePath = folder.File("r.duckdb") });
-        using var forwarder = new InfluxForwarder(recorder, new InfluxForwarderOptions(), TimeProvider.System, new TestLog());
+        using var log = new TestLog();
+        using var forwarder = new InfluxForwarder(recorder, new InfluxForwarderOptions(), TimeProvider.System, log);
 
         var result = await forwarder.ForwardAsync(CancellationToken.None);
 

@@ -93,7 +93,7 @@ public sealed class DiskFullTests : IDisposable
     public async Task A_full_disk_stops_the_forwarder_with_a_clear_error_and_it_catches_up_once_there_is_room()
     {
         Mount("size=4m");
-        using var server = await TwinGateway.Telemetry.Tests.Fixtures.VictoriaMetricsFixture.StartNewAsync();
+        using var server = await VictoriaMetricsFixture.StartNewAsync();
         var path = _folder.File("recorder.duckdb");
         await using var recorder = TelemetryRecorder.Open(new RecorderOptions { DatabasePath = path, FlushIntervalMilliseconds = 20, MaxRetryDelay = TimeSpan.FromMilliseconds(200) });
         var line = "diskfull" + Guid.NewGuid().ToString("N")[..8];
@@ -105,7 +105,7 @@ public sealed class DiskFullTests : IDisposable
         }
 
         await recorder.FlushAsync();
-        var log = new TestLog();
+        using var log = new TestLog();
         using var forwarder = new TwinGateway.Telemetry.Forwarding.InfluxForwarder(recorder, TwinGateway.Telemetry.Tests.Forwarding.ForwardingScenario.Options(server.Url, batchSize: 20), TimeProvider.System, log);
 
         // Fill what is left of the disk: batches reach the server, but soon a mark cannot be stored (small batches, so the

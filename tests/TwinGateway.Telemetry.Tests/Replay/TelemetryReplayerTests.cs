@@ -257,10 +257,12 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
     [Fact]
     public async Task At_600_times_real_time_ten_minutes_take_about_a_second_of_waits_on_the_time_provider()
     {
-        var time = new CountingTimeProvider();
+        // A clock that moves only when the replayer waits on it: the second is counted on the provider, not measured on
+        // the machine, so a loaded machine cannot change it.
+        var time = new JumpingTimeProvider();
         var report = await Replay(ReplayRecordings.ShadowStart, seed: ReplayRecordings.ShadowSeed, speed: 600, time: time);
 
-        output.WriteLine($"paced replay: {report.WallSeconds:F3} s, {report.PacingWaits} waits, {time.Timers} timers");
+        output.WriteLine($"paced replay: {report.WallSeconds:F3} s on the provider, {report.PacingWaits} waits, {time.Timers} timers");
         Assert.Equal(600, report.Speed);
         Assert.True(report.WallSeconds >= 0.8, $"10 min at 600x took {report.WallSeconds} s");
         Assert.True(report.PacingWaits > 0);
@@ -432,17 +434,45 @@ public sealed class TelemetryReplayerTests(ReplayRecordings recordings, ITestOut
         }
     }
 
-    /// <summary>The system clock, counting the timers created on it: proof that pacing waits go through the given provider.</summary>
-    private sealed class CountingTimeProvider : TimeProvider
+    /// <summary>
+    /// A clock that stands still except when a timer is created on it: then it jumps ahead by the timer's due time and
+    /// the timer fires at once. Counts the timers: proof that pacing waits go through the given provider.
+    /// </summary>
+    private sealed class JumpingTimeProvider : TimeProvider
     {
+        private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+        private long _ticks;
         private int _timers;
 
         public int Timers => Volatile.Read(ref _timers);
 
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public override DateTimeOffset GetUtcNow() => _start + TimeSpan.FromTicks(GetTimestamp());
+
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             Interlocked.Increment(ref _timers);
-            return System.CreateTimer(callback, state, dueTime, period);
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                Interlocked.Add(ref _ticks, Math.Max(0, dueTime.Ticks));
+                ThreadPool.QueueUserWorkItem(_ => callback(state));
+            }
+
+            return new Fired();
+        }
+
+        private sealed class Fired : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => false;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
     }
 }

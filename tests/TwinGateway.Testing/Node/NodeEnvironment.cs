@@ -1,4 +1,4 @@
-namespace TwinGateway.Interop.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>Where the node-opcua peer lives and whether it can run here.</summary>
 public static class NodeEnvironment
@@ -7,17 +7,10 @@ public static class NodeEnvironment
     public const string InstallHint =
         "node-opcua is not installed: run `npm ci --prefix tests/node` (Node.js 20+ required)";
 
-    private static readonly Lazy<string> _repoRoot = new(FindRepoRoot);
     private static readonly Lazy<string?> _nodeExecutable = new(FindNodeOnPath);
 
-    /// <summary>
-    /// The folder that holds TwinGateway.sln: the first one above AppContext.BaseDirectory, or
-    /// $TWINGATEWAY_REPO_ROOT when that holds it.
-    /// </summary>
-    public static string RepoRoot => _repoRoot.Value;
-
     /// <summary>tests/node: package.json, server.js, client.js, client-bench.js.</summary>
-    public static string NodeDirectory => Path.Combine(RepoRoot, "tests", "node");
+    public static string NodeDirectory => RepositoryPaths.NodeDirectory;
 
     /// <summary>The full path of the node executable found on PATH.</summary>
     public static string NodeExecutable
@@ -62,27 +55,6 @@ public static class NodeEnvironment
         }
 
         return path;
-    }
-
-    private static string FindRepoRoot()
-    {
-        // For test binaries built or copied outside the repository.
-        var overridden = Environment.GetEnvironmentVariable("TWINGATEWAY_REPO_ROOT");
-        if (!string.IsNullOrEmpty(overridden) && File.Exists(Path.Combine(overridden, "TwinGateway.sln")))
-        {
-            return Path.GetFullPath(overridden);
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "TwinGateway.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException(
-            $"TwinGateway.sln was not found in {AppContext.BaseDirectory} or any folder above it.");
     }
 
     private static string? FindNodeOnPath()

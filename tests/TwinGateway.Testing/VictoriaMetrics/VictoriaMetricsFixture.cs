@@ -1,17 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace TwinGateway.Telemetry.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>
 /// A real VictoriaMetrics single-node server on a free loopback port with a temporary data folder: it accepts the
 /// InfluxDB v2 write API (<c>/api/v2/write</c>), so the forwarder writes to it through InfluxDB.Client, and tests read
-/// every stored sample back through <c>/api/v1/export</c>. Usable as an xunit class fixture or created per test; the
-/// benchmark harness links this file too (without the xunit part, <c>VictoriaMetricsFixture.Xunit.cs</c>).
+/// every stored sample back through <c>/api/v1/export</c>. Usable as an xunit class fixture or created per test, and by the
+/// benchmark harness (<c>telemetry</c>'s forward part).
 /// </summary>
 /// <remarks>
 /// What VictoriaMetrics 1.79.5 does with InfluxDB writes, found by trying it:
@@ -86,7 +84,7 @@ public sealed partial class VictoriaMetricsFixture : IDisposable
         {
             if (Port == 0 || attempt > 1)
             {
-                Port = FreeLoopbackPort();
+                Port = FreePort.Next();
             }
 
             try
@@ -275,15 +273,6 @@ public sealed partial class VictoriaMetricsFixture : IDisposable
         }
 
         return null;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private async Task StartOnceAsync()

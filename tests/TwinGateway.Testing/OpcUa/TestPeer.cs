@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using TwinGateway.OpcUa.Server;
 using TwinGateway.OpcUa.Server.Demo;
 
-namespace TwinGateway.Interop.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>
 /// An OPC UA server the client suite runs against: node-opcua (an independent stack) or ours. Both expose the same
@@ -31,10 +31,11 @@ public static class TestPeers
     public const string NodeOpcUa = "node-opcua";
     public const string Ours = "ours";
 
-    public static async Task<ITestPeer> StartAsync(string kind) => kind switch
+    /// <summary>Starts a peer; ours logs into <paramref name="log"/> when one is given (node-opcua logs to its own stderr).</summary>
+    public static async Task<ITestPeer> StartAsync(string kind, TestLog? log = null) => kind switch
     {
         NodeOpcUa => new NodePeer(await NodeOpcUaServer.StartAsync(new NodeOpcUaServerOptions())),
-        Ours => await OurServerPeer.StartAsync(),
+        Ours => await OurServerPeer.StartAsync(new OurServerSettings { Loggers = log }),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown peer"),
     };
 
@@ -152,14 +153,20 @@ public sealed class OurServerPeer : ITestPeer
     }
 }
 
-/// <summary>One shared peer per kind for the service and subscription suites.</summary>
+/// <summary>
+/// One shared peer per kind for the service and subscription suites. What our server logs lands in <see cref="Log"/>,
+/// which fails the suite when the fixture ends if the server logged an error no test declared expected.
+/// </summary>
 public abstract class PeerFixture(string kind) : IAsyncLifetime
 {
     private ITestPeer? _peer;
 
     public ITestPeer Peer => _peer ?? throw new InvalidOperationException($"the {kind} peer did not start");
 
-    public async Task InitializeAsync() => _peer = await TestPeers.StartAsync(kind);
+    /// <summary>The server's log (ours only; node-opcua's output is in its own process).</summary>
+    public TestLog Log { get; } = new();
+
+    public async Task InitializeAsync() => _peer = await TestPeers.StartAsync(kind, Log);
 
     public async Task DisposeAsync()
     {
@@ -167,6 +174,8 @@ public abstract class PeerFixture(string kind) : IAsyncLifetime
         {
             await _peer.DisposeAsync();
         }
+
+        Log.Dispose();
     }
 }
 

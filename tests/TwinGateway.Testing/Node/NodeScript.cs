@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
-namespace TwinGateway.Interop.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>What a node script printed.</summary>
 /// <param name="JsonLines">Every stdout line that parsed as a JSON value, in order.</param>
@@ -115,7 +115,7 @@ public static class NodeScript
         return new NodeScriptResult(json, lines, stderr.ToString(), process.ExitCode);
     }
 
-    internal static ProcessStartInfo CreateStartInfo(
+    public static ProcessStartInfo CreateStartInfo(
         string scriptPath,
         IEnumerable<string> arguments,
         IReadOnlyDictionary<string, string> environment)
@@ -148,7 +148,7 @@ public static class NodeScript
         return startInfo;
     }
 
-    internal static async Task PumpLinesAsync(StreamReader reader, Action<string> onLine)
+    public static async Task PumpLinesAsync(StreamReader reader, Action<string> onLine)
     {
         try
         {
@@ -166,7 +166,7 @@ public static class NodeScript
         }
     }
 
-    internal static bool TryParseJson(string line, out JsonElement element)
+    public static bool TryParseJson(string line, out JsonElement element)
     {
         element = default;
         var trimmed = line.AsSpan().Trim();
@@ -187,7 +187,7 @@ public static class NodeScript
         }
     }
 
-    internal static void KillQuietly(Process process)
+    public static void KillQuietly(Process process)
     {
         try
         {

@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace TwinGateway.Bench.E2e;
+namespace TwinGateway.Bench.Harness;
 
 /// <summary>How every load harness writes its result: indented camel-case JSON, nulls left out, one file per run.</summary>
 internal static class HarnessReport

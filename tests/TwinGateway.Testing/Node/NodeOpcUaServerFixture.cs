@@ -1,6 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
 
-namespace TwinGateway.Interop.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>One node-opcua server (no bench items) shared by every test in the "node-opcua" collection.</summary>
 public sealed class NodeOpcUaServerFixture : IAsyncLifetime
@@ -23,14 +22,3 @@ public sealed class NodeOpcUaServerFixture : IAsyncLifetime
     }
 }
 
-/// <summary>Tests marked <c>[Collection("node-opcua")]</c> share one <see cref="NodeOpcUaServerFixture"/>.</summary>
-[CollectionDefinition("node-opcua")]
-[SuppressMessage(
-    "Naming",
-    "CA1711:Identifiers should not have incorrect suffix",
-    Justification = "xunit collection definitions are named after the collection they define.")]
-public sealed class NodeOpcUaCollection : ICollectionFixture<NodeOpcUaServerFixture>
-{
-    /// <summary>The collection name to put in <c>[Collection(...)]</c>.</summary>
-    public const string Name = "node-opcua";
-}

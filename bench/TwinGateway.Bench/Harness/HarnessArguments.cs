@@ -1,4 +1,4 @@
-namespace TwinGateway.Bench.E2e;
+namespace TwinGateway.Bench.Harness;
 
 /// <summary>The command-line shape every harness shares: <c>--name value</c> pairs, value-less flags, and help.</summary>
 internal static class HarnessArguments

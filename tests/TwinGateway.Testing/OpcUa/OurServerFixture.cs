@@ -1,13 +1,12 @@
-using System.Diagnostics.CodeAnalysis;
-using Microsoft.Extensions.Logging;
 using TwinGateway.OpcUa.Server;
 
-namespace TwinGateway.Interop.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>
 /// Our own <see cref="UaServer"/> in this process on a free loopback port, with the demo address space (2,000 Scale
 /// variables) and the interop Test folder, user operator / secret1 besides anonymous, and MaxReferencesPerNode 100 so
-/// a browse of Test.Big (1,500 children) must go on with BrowseNext. Everything it logs lands in <see cref="Log"/>.
+/// a browse of Test.Big (1,500 children) must go on with BrowseNext. Everything it logs lands in <see cref="Log"/>,
+/// which fails the collection when the fixture ends if the server logged an error that no test declared expected.
 /// </summary>
 public sealed class OurServerFixture : IAsyncLifetime
 {
@@ -34,9 +33,10 @@ public sealed class OurServerFixture : IAsyncLifetime
     {
         ScaleCount = ScaleCount,
         MaxReferencesPerNode = MaxReferencesPerNode,
-        Loggers = new SingleLoggerFactory(Log),
+        Loggers = Log,
     });
 
+    /// <summary>Stops the server, then fails if it logged an error no test declared (<see cref="TestLog.Expect(int)"/>).</summary>
     public async Task DisposeAsync()
     {
         if (_peer is not null)
@@ -44,31 +44,7 @@ public sealed class OurServerFixture : IAsyncLifetime
             await _peer.DisposeAsync();
             _peer = null;
         }
+
+        Log.Dispose();
     }
-
-    /// <summary>Hands every category the same <see cref="TestLog"/>.</summary>
-    private sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
-    {
-        public ILogger CreateLogger(string categoryName) => logger;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-    }
-}
-
-/// <summary>Tests marked <c>[Collection("our-server")]</c> share one <see cref="OurServerFixture"/> and run one after another.</summary>
-[CollectionDefinition(Name)]
-[SuppressMessage(
-    "Naming",
-    "CA1711:Identifiers should not have incorrect suffix",
-    Justification = "xunit collection definitions are named after the collection they define.")]
-public sealed class OurServerCollection : ICollectionFixture<OurServerFixture>
-{
-    /// <summary>The collection name to put in <c>[Collection(...)]</c>.</summary>
-    public const string Name = "our-server";
 }

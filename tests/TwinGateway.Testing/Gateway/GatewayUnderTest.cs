@@ -1,16 +1,19 @@
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Builder;
 using TwinGateway.Gateway;
 using TwinGateway.Host.Gateway;
-using TwinGateway.Interop.Tests.Fixtures;
 
-namespace TwinGateway.Interop.Tests.Gateway;
+namespace TwinGateway.Testing;
 
 /// <summary>
 /// One gateway service in the test process with its own folder (line files in <c>lines/</c>, the flight recorder in
-/// <c>data/</c>) and free loopback ports for its API and the line's simulated PLC.
+/// <c>data/</c>) and free loopback ports for its API and the line's simulated PLC. Everything it logs lands in
+/// <see cref="Log"/> (instead of the console), which fails the test at dispose when the gateway logged an error the test
+/// did not declare with <see cref="TestLog.Expect(int)"/>.
 /// </summary>
-internal sealed class GatewayUnderTest : IAsyncDisposable
+public sealed class GatewayUnderTest : IAsyncDisposable
 {
     public string Folder { get; } = Directory.CreateTempSubdirectory("twingw-gateway-").FullName;
 
@@ -29,16 +32,19 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
 
     public string DataFolder => Path.Combine(Folder, "data");
 
+    /// <summary>The gateway's log: every category of the host, its lines, sinks and recorder.</summary>
+    public TestLog Log { get; } = new();
+
     public WebApplication? App { get; private set; }
 
     public GrpcChannel? Channel { get; private set; }
 
     /// <summary>The demo line with its controller on this gateway's PLC port.</summary>
-    public string DemoYaml => File.ReadAllText(Path.Combine(NodeEnvironment.RepoRoot, "config", "lines", "demo-line.yaml"))
+    public string DemoYaml => File.ReadAllText(RepositoryPaths.DemoLine)
         .Replace("opc.tcp://127.0.0.1:4841", $"opc.tcp://127.0.0.1:{PlcPort}", StringComparison.Ordinal);
 
     /// <summary>Writes the line file, builds and starts the gateway, and opens a gRPC channel to it.</summary>
-    public async Task<GrpcChannel> StartAsync(string yaml, bool simulate = true, IDictionary<string, string?>? settings = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
+    public async Task<GrpcChannel> StartAsync(string yaml, bool simulate = true, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
         Directory.CreateDirectory(LinesFolder);
         await File.WriteAllTextAsync(Path.Combine(LinesFolder, "line.yaml"), yaml);
@@ -57,7 +63,12 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
             all[key] = value;
         }
 
-        App = GatewayHost.Build(all, configure);
+        App = GatewayHost.Build(all, services =>
+        {
+            // Registered after the host's Serilog factory, so it wins: the test sees every entry with its event id.
+            services.AddSingleton<ILoggerFactory>(Log);
+            configure?.Invoke(services);
+        });
         try
         {
             await App.StartAsync();
@@ -86,10 +97,12 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the gateway, deletes its folder, then fails if it logged an error the test did not expect.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
 
         Directory.Delete(Folder, recursive: true);
+        Log.Dispose();
     }
 }

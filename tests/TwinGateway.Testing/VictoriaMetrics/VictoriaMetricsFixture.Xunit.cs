@@ -1,4 +1,4 @@
-namespace TwinGateway.Telemetry.Tests.Fixtures;
+namespace TwinGateway.Testing;
 
 /// <summary>The xunit side of the fixture: started before a class's tests, stopped after them.</summary>
 public sealed partial class VictoriaMetricsFixture : IAsyncLifetime
