@@ -114,37 +114,53 @@ public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, Locali
         }
     }
 
-    /// <summary>Monitored items reporting this variable's changes; owned by the subscription engine, under its lock.</summary>
-    internal List<object>? ChangeWatchers { get; private set; }
+    /// <summary>
+    /// The first monitored item reporting this variable's changes, and the others (almost always none): a field, not a
+    /// list, saves the engine two dependent loads per change at 100,000 variables. Owned by the engine, under its lock.
+    /// </summary>
+    internal object? FirstChangeWatcher { get; private set; }
+
+    /// <summary>Watchers after <see cref="FirstChangeWatcher"/>; null until a second one comes.</summary>
+    internal List<object>? MoreChangeWatchers { get; private set; }
 
     /// <summary>Starts (or adds to) change reporting; the engine calls it under its lock.</summary>
     internal void AddChangeWatcher(object watcher, IVariableChangeListener listener)
     {
-        if (ChangeWatchers is null)
+        if (FirstChangeWatcher is not null)
         {
-            ChangeWatchers = [];
-            lock (_valueLock)
-            {
-                _history = new DataValue[ChangeHistoryLength];
-                _history[(int)(_version % ChangeHistoryLength)] = _value;
-                _historySince = _version;
-            }
-
-            Volatile.Write(ref _changeListener, listener);
+            (MoreChangeWatchers ??= []).Add(watcher);
+            return;
         }
 
-        ChangeWatchers.Add(watcher);
+        FirstChangeWatcher = watcher;
+        lock (_valueLock)
+        {
+            _history = new DataValue[ChangeHistoryLength];
+            _history[(int)(_version % ChangeHistoryLength)] = _value;
+            _historySince = _version;
+        }
+
+        Volatile.Write(ref _changeListener, listener);
     }
 
     /// <summary>Stops change reporting for <paramref name="watcher"/>; the last one frees the history.</summary>
     internal void RemoveChangeWatcher(object watcher)
     {
-        if (ChangeWatchers is not { } watchers || !watchers.Remove(watcher) || watchers.Count > 0)
+        if (!ReferenceEquals(FirstChangeWatcher, watcher))
         {
+            MoreChangeWatchers?.Remove(watcher);
             return;
         }
 
-        ChangeWatchers = null;
+        if (MoreChangeWatchers is { Count: > 0 } more)
+        {
+            FirstChangeWatcher = more[^1];
+            more.RemoveAt(more.Count - 1);
+            return;
+        }
+
+        FirstChangeWatcher = null;
+        MoreChangeWatchers = null;
         Volatile.Write(ref _changeListener, null);
         lock (_valueLock)
         {

@@ -219,30 +219,17 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         {
             var variable = changed[v];
             variable.TakeChangeSignal();
-            if (variable.ChangeWatchers is not { } watchers)
+            if (variable.FirstChangeWatcher is not ServerMonitoredItem first)
             {
                 continue;
             }
 
-            for (var w = 0; w < watchers.Count; w++)
+            ReportChanges(first, variable, nowTicks, now);
+            if (variable.MoreChangeWatchers is { } more)
             {
-                var item = (ServerMonitoredItem)watchers[w];
-                if (item.MonitoringMode == MonitoringMode.Disabled || item.ChangeDeferred)
+                for (var w = 0; w < more.Count; w++)
                 {
-                    continue;
-                }
-
-                if (nowTicks < item.NextReportTicks)
-                {
-                    item.ChangeDeferred = true;
-                    _deferred.Add(item);
-                    continue;
-                }
-
-                ScheduleNextReport(item, nowTicks);
-                if (item.ReportChanges(variable, _changeBuffer, now, _server.Diagnostics))
-                {
-                    item.Subscription.MarkReady(item);
+                    ReportChanges((ServerMonitoredItem)more[w], variable, nowTicks, now);
                 }
             }
         }
@@ -264,7 +251,7 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
                 continue;
             }
 
-            if (nowTicks < item.NextReportTicks)
+            if (!ReportDue(item, nowTicks))
             {
                 _deferred[kept++] = item;
                 continue;
@@ -282,15 +269,40 @@ internal sealed partial class SubscriptionEngine : IAsyncDisposable
         _deferred.RemoveRange(kept, _deferred.Count - kept);
     }
 
+    private void ReportChanges(ServerMonitoredItem item, VariableNode variable, long nowTicks, DateTime now)
+    {
+        if (item.MonitoringMode == MonitoringMode.Disabled || item.ChangeDeferred)
+        {
+            return;
+        }
+
+        if (!ReportDue(item, nowTicks))
+        {
+            item.ChangeDeferred = true;
+            _deferred.Add(item);
+            return;
+        }
+
+        ScheduleNextReport(item, nowTicks);
+        if (item.ReportChanges(variable, _changeBuffer, now, _server.Diagnostics))
+        {
+            item.Subscription.MarkReady(item);
+        }
+    }
+
     /// <summary>
-    /// At most one report per sampling interval on average, with half an interval of slack: reports at t0, t1, ... are
-    /// allowed when t(k) >= max(t(k-1) + I/2, previous allowance + I), so values set every I ms with jitter under I/2
-    /// all pass, and a faster source is held to one report per I.
+    /// At most one report per sampling interval I in the long run: a token bucket whose allowance A moves by I per report
+    /// (A = max(A, now - I) + I) and which lets a report through from A - I/2. Values set every I ms keep A on their own
+    /// schedule, so a change up to I/2 early or up to I late passes, and a late one does not push A (and hold back the
+    /// next, on-time change): a first rule that restarted A from the report time (A = now + I/2) deferred the next change
+    /// after every late one: at 100,000 items under load, 3.9 % of the server's CPU samples were the deferred path's Sample.
     /// </summary>
+    private bool ReportDue(ServerMonitoredItem item, long nowTicks) => nowTicks >= item.NextReportTicks - (ToTicks(item.SamplingInterval) / 2);
+
     private void ScheduleNextReport(ServerMonitoredItem item, long nowTicks)
     {
         var interval = ToTicks(item.SamplingInterval);
-        item.NextReportTicks = Math.Max(item.NextReportTicks + interval, nowTicks + interval - (interval / 2));
+        item.NextReportTicks = Math.Max(item.NextReportTicks, nowTicks - interval) + interval;
     }
 
     private void RunDueCycle(ServerSubscription subscription, long nowTicks, DateTime now, ref List<ServerSubscription>? expired)
