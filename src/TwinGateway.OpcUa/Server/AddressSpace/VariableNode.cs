@@ -168,8 +168,12 @@ public sealed class VariableNode(NodeId nodeId, QualifiedName browseName, Locali
         }
     }
 
-    /// <summary>Clears the change signal; the engine calls it before reading the changes, so a later change signals again.</summary>
-    internal void TakeChangeSignal() => Interlocked.Exchange(ref _changeSignalled, 0);
+    /// <summary>
+    /// Clears the change signal; the engine calls it before <see cref="ReadChangesSince"/>, so a change after the read
+    /// signals again. A plain volatile write is enough: the read's lock acquisition is an interlocked operation, a full
+    /// fence, so the clear cannot pass it, and one locked instruction per change less on the engine's path.
+    /// </summary>
+    internal void TakeChangeSignal() => Volatile.Write(ref _changeSignalled, 0);
 
     /// <summary>
     /// Copies the values set after <paramref name="knownVersion"/>, oldest first, as many as the history holds;
