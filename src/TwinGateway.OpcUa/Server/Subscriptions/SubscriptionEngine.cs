@@ -66,6 +66,12 @@ internal sealed class ChangedVariables : IVariableChangeListener
 /// interval of slack so a value set every interval with jitter is never held back; a change that comes sooner waits in
 /// <see cref="_deferred"/> and its newest value goes out when the interval is up. ReadHandler variables (computed on
 /// read) and other attributes keep timer sampling in <see cref="SamplingGroup"/>s.
+/// Measured with bench server-load, 100,000 items at 100 ms, 30 s windows (bench/results/e2e-server-everyvalue-*.json):
+/// on a busy machine (load 9 to 11) 87.7 % delivered before, 99.6 % with the first version of this change; back to back
+/// on an idle machine 99.9 % (13,606 values sampled over) and 100.0 % (none skipped). The cost, over the 10 % budget
+/// and not yet reduced: server CPU 279 -> 367 ns per notification (+32 %; in the profile the demo's setter, which now
+/// writes the history and signals each change, takes about twice its former share, and the change pass replaces the
+/// sampling pass) and peak RSS 238 -> 272 MB (the two-value history per watched variable, queues of two).
 /// </para>
 /// </summary>
 internal sealed partial class SubscriptionEngine : IAsyncDisposable
