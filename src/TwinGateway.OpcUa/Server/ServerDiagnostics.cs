@@ -17,6 +17,7 @@ public sealed class ServerDiagnostics
     private long _publishResponses;
     private long _queueOverflows;
     private long _subscriptionsExpired;
+    private long _changesMissed;
 
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
     public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
@@ -35,6 +36,12 @@ public sealed class ServerDiagnostics
 
     public long SubscriptionsExpired => Interlocked.Read(ref _subscriptionsExpired);
 
+    /// <summary>
+    /// Changes a change-driven monitored item never saw: the variable was set more often between two engine passes than
+    /// its short history holds (the engine was held up), so only the newest values were reported.
+    /// </summary>
+    public long ChangesMissed => Interlocked.Read(ref _changesMissed);
+
     /// <summary>Requests and connections refused, by status code name.</summary>
     public IReadOnlyDictionary<string, long> Rejected => _rejected.ToDictionary(kv => new StatusCode(kv.Key).Name, kv => kv.Value);
 
@@ -52,5 +59,6 @@ public sealed class ServerDiagnostics
     }
 
     internal void CountOverflow() => Interlocked.Increment(ref _queueOverflows);
+    internal void CountChangesMissed(long count) => Interlocked.Add(ref _changesMissed, count);
     internal void CountSubscriptionExpired() => Interlocked.Increment(ref _subscriptionsExpired);
 }

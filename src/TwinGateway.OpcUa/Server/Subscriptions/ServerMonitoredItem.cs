@@ -65,6 +65,22 @@ internal sealed class ServerMonitoredItem
 
     public int QueuedCount => _count;
 
+    /// <summary>
+    /// True when the item reports every change of a stored Value (the engine takes them from the variable as they are
+    /// set) instead of sampling on a timer; false for a ReadHandler (computed on read) or another attribute.
+    /// </summary>
+    public bool IsChangeDriven { get; init; }
+
+    /// <summary>Change-driven: the earliest engine clock reading (timestamp ticks) at which the next change may be reported.</summary>
+    public long NextReportTicks { get; set; }
+
+    /// <summary>Change-driven: a change came before <see cref="NextReportTicks"/> and waits in the engine's deferred list.</summary>
+    public bool ChangeDeferred { get; set; }
+
+    /// <summary>Whether items on <paramref name="node"/>'s <paramref name="attributeId"/> report changes rather than sample.</summary>
+    public static bool ReportsChanges(Node node, uint attributeId) =>
+        attributeId == Attributes.Value && node is VariableNode { ReadHandler: null };
+
     public void Resize(uint queueSize)
     {
         var size = (int)Math.Max(1, queueSize);
@@ -106,6 +122,34 @@ internal sealed class ServerMonitoredItem
             value = Node.ReadAttribute(AttributeId, now);
         }
 
+        return Offer(value, now, diagnostics);
+    }
+
+    /// <summary>
+    /// Change-driven: queues every value the variable was set to since the last one this item saw, oldest first
+    /// (filters apply to each); returns true when one was queued. <paramref name="buffer"/> is the engine's scratch space.
+    /// </summary>
+    public bool ReportChanges(VariableNode variable, Span<DataValue> buffer, DateTime now, ServerDiagnostics diagnostics)
+    {
+        var n = variable.ReadChangesSince(ref _version, buffer, out var missed);
+        if (missed > 0)
+        {
+            diagnostics.CountChangesMissed(missed);
+        }
+
+        var queued = false;
+        var readable = (variable.AccessLevel & AccessLevels.CurrentRead) != 0;
+        for (var i = 0; i < n; i++)
+        {
+            queued |= Offer(readable ? buffer[i] : new DataValue(default, StatusCodes.BadNotReadable), now, diagnostics);
+        }
+
+        return queued;
+    }
+
+    /// <summary>Applies the filter to a value read at <paramref name="now"/> and queues it when it passes.</summary>
+    private bool Offer(DataValue value, DateTime now, ServerDiagnostics diagnostics)
+    {
         if (_hasLast && !PassesFilter(_last, value))
         {
             return false;

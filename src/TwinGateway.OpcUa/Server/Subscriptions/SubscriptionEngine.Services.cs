@@ -126,6 +126,19 @@ internal sealed partial class SubscriptionEngine
         }
     }
 
+    /// <summary>
+    /// The queue size granted (OPC 10000-4 §5.12.2: the server returns the revised size). A change-driven item asked for a
+    /// queue of one at a sampling interval no shorter than the publishing interval gets two: it receives one value per
+    /// publishing cycle, and with one slot the value of a cycle whose Publish came late was replaced, silently (a queue of
+    /// one sets no overflow bit), by the next one: 0.9 % of all values at 100,000 items on a busy machine (bench/README.md).
+    /// With two, a late cycle costs nothing, and a loss beyond that carries the overflow bit.
+    /// </summary>
+    private uint ReviseQueueSize(uint requested, double sampling, ServerSubscription subscription, bool changeDriven)
+    {
+        var size = Math.Clamp(requested, 1u, Options.MaxQueueSize);
+        return size == 1 && changeDriven && sampling >= subscription.PublishingInterval ? Math.Min(2u, Math.Max(1u, Options.MaxQueueSize)) : size;
+    }
+
     private double ReviseSampling(double requested, ServerSubscription subscription, Node node)
     {
         var interval = requested < 0 || double.IsNaN(requested) ? subscription.PublishingInterval : requested;
@@ -237,9 +250,12 @@ internal sealed partial class SubscriptionEngine
                     {
                         var parameters = create.RequestedParameters;
                         var sampling = ReviseSampling(parameters.SamplingInterval, subscription, node);
-                        var queueSize = Math.Clamp(parameters.QueueSize, 1u, Options.MaxQueueSize);
+                        var queueSize = ReviseQueueSize(parameters.QueueSize, sampling, subscription, ServerMonitoredItem.ReportsChanges(node, target.AttributeId));
                         var item = new ServerMonitoredItem(++_nextItemId, subscription, node, target.AttributeId, parameters.ClientHandle, sampling, queueSize,
-                            parameters.DiscardOldest, create.MonitoringMode, filter);
+                            parameters.DiscardOldest, create.MonitoringMode, filter)
+                        {
+                            IsChangeDriven = ServerMonitoredItem.ReportsChanges(node, target.AttributeId),
+                        };
                         subscription.Items[item.Id] = item;
                         Interlocked.Increment(ref _itemCount);
                         AddToGroup(item);
@@ -300,7 +316,7 @@ internal sealed partial class SubscriptionEngine
                     AddToGroup(item);
                 }
 
-                var queueSize = Math.Clamp(parameters.QueueSize, 1u, Options.MaxQueueSize);
+                var queueSize = ReviseQueueSize(parameters.QueueSize, sampling, subscription, item.IsChangeDriven);
                 item.Resize(queueSize);
                 item.ClientHandle = parameters.ClientHandle;
                 item.DiscardOldest = parameters.DiscardOldest;
