@@ -401,9 +401,12 @@ public sealed class HostilePeerTests
         Assert.Equal(StatusCodes.BadRequestTimeout, ex.StatusCode.Code);
         Assert.Contains("300 ms", ex.Message, StringComparison.Ordinal);
         Assert.True(channel.IsOpen);
-        silent.SetResult();
+
+        // The client closes first; only then does the silent server's script end (and its socket with it), so the
+        // channel's reason is the client's own close, not the peer going away.
         await channel.CloseAsync();
         await AssertClosedAsync(channel, StatusCodes.BadSecureChannelClosed, "closed by the client");
+        silent.SetResult();
     }
 
     [Fact]
