@@ -11,27 +11,12 @@ namespace TwinGateway.OpcUa.Tests.Server;
 /// sampling interval is never sampled over; filters still apply, and computed (ReadHandler) variables are still sampled.
 /// Our client against our server in-process; every wait is on a condition with a generous timeout, never a timing.
 /// </summary>
-public sealed class ChangeDrivenReportingTests : IAsyncLifetime
+public sealed class ChangeDrivenReportingTests : InProcessServerTest
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
-    private UaServer _server = null!;
-    private OpcUaClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = new UaServer(new UaServerOptions { Port = 0 });
-        await _server.StartAsync();
-        _client = await OpcUaClient.ConnectAsync(_server.EndpointUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _server.DisposeAsync();
-    }
 
     private VariableNode AddVariable(string name, double initial) =>
-        _server.AddressSpace.AddVariable(new NodeId(ObjectIds.ObjectsFolder), new NodeId(name, 1), name, new NodeId(DataTypeIds.Double), new Variant(initial));
+        Server.AddressSpace.AddVariable(new NodeId(ObjectIds.ObjectsFolder), new NodeId(name, 1), name, new NodeId(DataTypeIds.Double), new Variant(initial));
 
     /// <summary>Sets <paramref name="values"/> one per <see cref="Interval"/> on a timer, as the demo and the simulated PLC do.</summary>
     private static async Task SetEveryIntervalAsync(VariableNode variable, IEnumerable<double> values, CancellationToken token)
@@ -68,7 +53,7 @@ public sealed class ChangeDrivenReportingTests : IAsyncLifetime
     {
         const int N = 30;
         var variable = AddVariable("EveryInterval", 0);
-        var subscription = await _client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = Interval });
+        var subscription = await Client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = Interval });
         var items = await subscription.AddItemsAsync([new MonitoredItemOptions(variable.NodeId) { SamplingInterval = Interval, QueueSize = 10 }]);
         Assert.Equal(Interval.TotalMilliseconds, items[0].RevisedSamplingInterval);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -85,7 +70,7 @@ public sealed class ChangeDrivenReportingTests : IAsyncLifetime
     public async Task A_queue_of_one_on_a_change_driven_item_is_revised_to_two_and_a_sampled_item_keeps_one()
     {
         var variable = AddVariable("QueueRevision", 0);
-        var subscription = await _client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = Interval });
+        var subscription = await Client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = Interval });
 
         var items = await subscription.AddItemsAsync(
         [
@@ -101,7 +86,7 @@ public sealed class ChangeDrivenReportingTests : IAsyncLifetime
     public async Task A_deadband_still_suppresses_changes_smaller_than_it()
     {
         var variable = AddVariable("Deadband", 0);
-        var subscription = await _client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = Interval });
+        var subscription = await Client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = Interval });
         await subscription.AddItemsAsync([new MonitoredItemOptions(variable.NodeId) { SamplingInterval = Interval, QueueSize = 10, Filter = MonitoredItemOptions.AbsoluteDeadband(1.0) }]);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
@@ -118,7 +103,7 @@ public sealed class ChangeDrivenReportingTests : IAsyncLifetime
         var reads = 0L;
         var variable = AddVariable("Computed", 0);
         variable.ReadHandler = now => new DataValue(new Variant((double)Interlocked.Increment(ref reads)), StatusCodes.Good, now);
-        var subscription = await _client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = TimeSpan.FromMilliseconds(50) });
+        var subscription = await Client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = TimeSpan.FromMilliseconds(50) });
         await subscription.AddItemsAsync([new MonitoredItemOptions(variable.NodeId) { SamplingInterval = TimeSpan.FromMilliseconds(50), QueueSize = 10 }]);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 

@@ -9,29 +9,14 @@ namespace TwinGateway.OpcUa.Tests.Server;
 /// BadNoSubscription at once (OPC 10000-4 §5.13.8.1), instead of leaving them until CloseSession (found by open62541 1.5).
 /// Raw service calls: our client's own publish loop is not involved.
 /// </summary>
-public sealed class DeleteSubscriptionsTests : IAsyncLifetime
+public sealed class DeleteSubscriptionsTests : InProcessServerTest
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
-    private UaServer _server = null!;
-    private OpcUaClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = new UaServer(new UaServerOptions { Port = 0 });
-        await _server.StartAsync();
-        _client = await OpcUaClient.ConnectAsync(_server.EndpointUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _server.DisposeAsync();
-    }
 
     /// <summary>A subscription whose first publishing cycle (and so its first keep-alive) is an hour away: nothing answers a Publish but the test.</summary>
     private async Task<uint> CreateQuietSubscriptionAsync()
     {
-        var response = await _client.CallAsync<CreateSubscriptionResponse>(new CreateSubscriptionRequest
+        var response = await Client.CallAsync<CreateSubscriptionResponse>(new CreateSubscriptionRequest
         {
             RequestedPublishingInterval = TimeSpan.FromHours(1).TotalMilliseconds,
             RequestedMaxKeepAliveCount = 10,
@@ -42,19 +27,19 @@ public sealed class DeleteSubscriptionsTests : IAsyncLifetime
     }
 
     private Task<PublishResponse> PublishAsync() =>
-        _client.CallAsync<PublishResponse>(new PublishRequest { SubscriptionAcknowledgements = [] }, TimeSpan.FromMinutes(2));
+        Client.CallAsync<PublishResponse>(new PublishRequest { SubscriptionAcknowledgements = [] }, TimeSpan.FromMinutes(2));
 
     private async Task WaitForParkedAsync(int count)
     {
         using var cts = new CancellationTokenSource(Bound);
-        while (_server.Sessions.All.Sum(s => s.PublishQueue.Count) < count)
+        while (Server.Sessions.All.Sum(s => s.PublishQueue.Count) < count)
         {
             await Task.Delay(10, cts.Token);
         }
     }
 
     private Task<DeleteSubscriptionsResponse> DeleteAsync(params uint[] ids) =>
-        _client.CallAsync<DeleteSubscriptionsResponse>(new DeleteSubscriptionsRequest { SubscriptionIds = ids });
+        Client.CallAsync<DeleteSubscriptionsResponse>(new DeleteSubscriptionsRequest { SubscriptionIds = ids });
 
     [Fact]
     public async Task Deleting_the_last_subscription_answers_the_parked_Publish_requests_with_BadNoSubscription()
@@ -73,7 +58,7 @@ public sealed class DeleteSubscriptionsTests : IAsyncLifetime
             Assert.Equal(StatusCodes.BadNoSubscription, ex.StatusCode.Code);
         }
 
-        Assert.Equal(0, _server.Sessions.All.Sum(s => s.PublishQueue.Count));
+        Assert.Equal(0, Server.Sessions.All.Sum(s => s.PublishQueue.Count));
         // The session goes on: a later Publish is refused at once, as the session has no subscription.
         var later = await Assert.ThrowsAsync<ServiceResultException>(() => PublishAsync().WaitAsync(Bound));
         Assert.Equal(StatusCodes.BadNoSubscription, later.StatusCode.Code);
@@ -91,7 +76,7 @@ public sealed class DeleteSubscriptionsTests : IAsyncLifetime
 
         Assert.True(deleted.Results![0].IsGood);
         // Parked requests are answered inside DeleteSubscriptions, before its response: still parked now means kept.
-        Assert.Equal(1, _server.Sessions.All.Sum(s => s.PublishQueue.Count));
+        Assert.Equal(1, Server.Sessions.All.Sum(s => s.PublishQueue.Count));
         Assert.False(publish.IsCompleted);
 
         await DeleteAsync(kept);
@@ -109,7 +94,7 @@ public sealed class DeleteSubscriptionsTests : IAsyncLifetime
         var deleted = await DeleteAsync(id + 1000);
 
         Assert.Equal(StatusCodes.BadSubscriptionIdInvalid, deleted.Results![0].Code);
-        Assert.Equal(1, _server.Sessions.All.Sum(s => s.PublishQueue.Count));
+        Assert.Equal(1, Server.Sessions.All.Sum(s => s.PublishQueue.Count));
         Assert.False(publish.IsCompleted);
         await DeleteAsync(id);
         await Assert.ThrowsAsync<ServiceResultException>(() => publish.WaitAsync(Bound));
