@@ -1,4 +1,5 @@
 using TwinGateway.Core.Lines;
+using TwinGateway.Core.Twins;
 
 namespace TwinGateway.Simulation;
 
@@ -24,6 +25,12 @@ public sealed partial class LineTwin
         return fork;
     }
 
+    /// <inheritdoc/>
+    public ILineTwin ForkWhatIf(LineDefinition? changedLine, ulong seed) => Fork(changedLine, seed, TwinMode.WhatIf);
+
+    /// <inheritdoc/>
+    public ILineTwin ForkShadow(LineDefinition? changedLine) => Fork(changedLine, seed: null, Options.Mode);
+
     private void CopyStateFrom(LineTwin source, bool keepRandomStream)
     {
         Steps = source.Steps;
@@ -31,6 +38,7 @@ public sealed partial class LineTwin
         PartsProduced = source.PartsProduced;
         InterlockHolds = source.InterlockHolds;
         InterlockViolations = source.InterlockViolations;
+        AxisLimitViolations = source.AxisLimitViolations;
         if (keepRandomStream)
         {
             _rng = source._rng;

@@ -119,6 +119,9 @@ public sealed partial class LineTwin : ILineTwin
     /// </summary>
     public long InterlockViolations { get; private set; }
 
+    /// <summary>Steps on which a robot joint was outside its axis limits.</summary>
+    public long AxisLimitViolations { get; private set; }
+
     /// <summary>The line's signals, in definition order; the index of each is its slot (<see cref="IndexOf"/>).</summary>
     public IReadOnlyList<SignalDefinition> Signals => _signals;
 
@@ -230,6 +233,18 @@ public sealed partial class LineTwin : ILineTwin
 
     /// <summary>Parts the station finished since the start (for a buffer: parts that passed through).</summary>
     public long GetStationProduced(string stationId) => _stations[StationSlotOf(stationId)].Produced;
+
+    /// <inheritdoc/>
+    public StationState GetStationState(int stationIndex) => _stations[stationIndex].State;
+
+    /// <inheritdoc/>
+    public int GetStationLevel(int stationIndex) => _stations[stationIndex].Count;
+
+    /// <inheritdoc/>
+    public long GetStationProduced(int stationIndex) => _stations[stationIndex].Produced;
+
+    /// <inheritdoc/>
+    public double GetLastCycleTime(int stationIndex) => _stations[stationIndex].LastCycleTime;
 
     private int SlotOf(string signalId)
     {

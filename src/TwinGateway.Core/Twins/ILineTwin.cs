@@ -30,6 +30,40 @@ public interface ILineTwin
 
     /// <summary>The expected value of the signal at <paramref name="index"/> in <see cref="LineDefinition.Signals"/>; NaN where the twin does not model it.</summary>
     double GetValue(int index);
+
+    /// <summary>Parts that left the line since the twin started (its throughput counter).</summary>
+    long PartsProduced { get; }
+
+    /// <summary>Steps on which an interlock's forbidden condition held while its condition held (should be 0).</summary>
+    long InterlockViolations { get; }
+
+    /// <summary>Steps on which a robot joint was outside its axis limits (should be 0).</summary>
+    long AxisLimitViolations { get; }
+
+    /// <summary>The state of the station at <paramref name="stationIndex"/> in <see cref="LineDefinition.Stations"/> as of the last step.</summary>
+    StationState GetStationState(int stationIndex);
+
+    /// <summary>Parts in the station at <paramref name="stationIndex"/> now (a buffer's fill level).</summary>
+    int GetStationLevel(int stationIndex);
+
+    /// <summary>Parts the station at <paramref name="stationIndex"/> finished since the start.</summary>
+    long GetStationProduced(int stationIndex);
+
+    /// <summary>Duration in seconds of the last cycle the station at <paramref name="stationIndex"/> completed; 0 before the first.</summary>
+    double GetLastCycleTime(int stationIndex);
+
+    /// <summary>
+    /// A what-if copy at this twin's simulated time and state (random failures on), optionally with a changed
+    /// definition (stations, signals, robots and interlocks matched by id), its random processes started from
+    /// <paramref name="seed"/>: the same state, definition and seed give a bit-identical run.
+    /// </summary>
+    ILineTwin ForkWhatIf(LineDefinition? changedLine, ulong seed);
+
+    /// <summary>
+    /// An independent copy at this twin's state in the same mode, that continues this twin's random stream,
+    /// optionally with a changed definition: what the shadow loop swaps in when a change's definition is adopted.
+    /// </summary>
+    ILineTwin ForkShadow(LineDefinition? changedLine);
 }
 
 /// <summary>How a twin is started: its seed, its step and the simulated time of its first step.</summary>

@@ -254,6 +254,24 @@ public sealed class SupervisionTests : IAsyncLifetime
             public void SetInput(string signalId, double value) => inner.SetInput(signalId, value);
 
             public double GetValue(int index) => inner.GetValue(index);
+
+            public long PartsProduced => inner.PartsProduced;
+
+            public long InterlockViolations => inner.InterlockViolations;
+
+            public long AxisLimitViolations => inner.AxisLimitViolations;
+
+            public StationState GetStationState(int stationIndex) => inner.GetStationState(stationIndex);
+
+            public int GetStationLevel(int stationIndex) => inner.GetStationLevel(stationIndex);
+
+            public long GetStationProduced(int stationIndex) => inner.GetStationProduced(stationIndex);
+
+            public double GetLastCycleTime(int stationIndex) => inner.GetLastCycleTime(stationIndex);
+
+            public ILineTwin ForkWhatIf(LineDefinition? changedLine, ulong seed) => inner.ForkWhatIf(changedLine, seed);
+
+            public ILineTwin ForkShadow(LineDefinition? changedLine) => new Twin(owner, inner.ForkShadow(changedLine));
         }
     }
 }
