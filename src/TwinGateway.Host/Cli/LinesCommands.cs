@@ -273,7 +273,7 @@ internal static class LinesCommands
 
     private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static void JsonLine(Action<Utf8JsonWriter> body)
+    internal static void JsonLine(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))

@@ -12,6 +12,7 @@ using TwinGateway.Core.Twins;
 using TwinGateway.Gateway;
 using TwinGateway.Gateway.Health;
 using TwinGateway.Host.Api;
+using TwinGateway.Host.Commissioning;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.PlcSim;
 using TwinGateway.Simulation;
@@ -37,6 +38,7 @@ internal static class GatewayHost
         builder.Services.AddSingleton(time);
         builder.AddTwinGatewayLines();
         builder.AddTwinGatewayTelemetry(time);
+        builder.AddTwinGatewayCommissioning();
         builder.AddTwinGatewayApi();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
@@ -204,6 +206,7 @@ internal static class GatewayHost
         app.MapGrpcService<LineGrpcService>();
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapGrpcService<ReplayGrpcService>();
+        app.MapGrpcService<AuditGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions
