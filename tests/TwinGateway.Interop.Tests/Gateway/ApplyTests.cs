@@ -172,6 +172,25 @@ public sealed class ApplyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelling_the_apply_during_verification_rolls_back_to_the_end()
+    {
+        using var cancel = new CancellationTokenSource();
+        var outcome = await _applier.ApplyAsync("c8", Change(new SetOperation(SpeedOverride, ChangeValue.Of(90))), _line, null,
+            Verify(60, 0.02, SpeedOverride), new InlineProgress(p =>
+            {
+                if (p.Kind == ApplyStepKind.Verifying)
+                {
+                    cancel.Cancel();
+                }
+            }), cancel.Token).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(outcome.Result == ApplyResult.RolledBack, outcome.Reason);
+        Assert.Equal("aborted: the apply was cancelled", outcome.Reason);
+        Assert.Equal(100.0, await PlcValueAsync(SpeedOverride));
+        Assert.Equal(ChangeValue.Of(100), Assert.Single(outcome.RollbackResults).Value);
+    }
+
+    [Fact]
     public async Task An_apply_interrupted_after_a_write_is_rolled_back_by_recovery_from_its_journal()
     {
         _journal.CrashBefore = ApplyStepKind.ReadBackOk;
