@@ -218,7 +218,8 @@ public sealed partial class ChangeApplier
         {
             Log.RollingBack(applier._logger, changeId, reason);
             await RecordAsync(ApplyStepKind.RollingBack, reason).ConfigureAwait(false);
-            var restore = _previous.Where(p => _attempted.Contains(p.Target)).Reverse().Select(p => p.Value).ToList();
+            // Only nodes whose previous value is known are journalled as targets; an apply never writes without one.
+            var restore = _previous.Where(p => _attempted.Contains(p.Target) && p.Value.Value is not null).Reverse().Select(p => p.Value).ToList();
             var failures = new List<string>();
             foreach (var previous in restore)
             {
