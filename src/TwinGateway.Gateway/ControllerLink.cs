@@ -24,6 +24,9 @@ internal sealed partial class ControllerLink
     private readonly Dictionary<NodeId, SignalState> _byNode = [];
     private LinkStatus _status;
 
+    /// <summary>The session while connected (it reconnects by itself); null between connection attempts.</summary>
+    private volatile OpcUaClient? _client;
+
     /// <summary>Values are flowing; set when subscribed, cleared (with a gap marked) when the connection is lost.</summary>
     private bool _delivering;
 
@@ -40,6 +43,14 @@ internal sealed partial class ControllerLink
     }
 
     public IReadOnlyList<SignalState> Signals { get; }
+
+    public string ControllerId => _controller.Id;
+
+    /// <summary>
+    /// The OPC UA session the commissioning gate reads and writes through: the link's own, so a change goes over the
+    /// connection the line is monitored on. Null while the link has no session (check <see cref="Status"/> for why).
+    /// </summary>
+    public OpcUaClient? Client => _client;
 
     /// <summary>The supervisor's view of this link: Failed while an unexpected exception keeps restarting it.</summary>
     public ComponentHealth Health { get; }
@@ -79,6 +90,7 @@ internal sealed partial class ControllerLink
             try
             {
                 client = await OpcUaClient.ConnectAsync(_controller.EndpointUrl, ClientOptions(), _time, _logger, stopping).ConfigureAwait(false);
+                _client = client;
                 await MonitorAsync(client, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -93,6 +105,7 @@ internal sealed partial class ControllerLink
             }
             finally
             {
+                _client = null;
                 if (client is not null)
                 {
                     await client.DisposeAsync().ConfigureAwait(false);

@@ -1,14 +1,18 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TwinGateway.Core.Changes;
 using TwinGateway.Core.Lines;
 using TwinGateway.Core.Pipeline;
 using TwinGateway.Core.Twins;
 
 namespace TwinGateway.Gateway;
 
-/// <summary>The lines this gateway runs, loaded from the line definition folder at start, and the files that did not load.</summary>
-public sealed class LineRegistry
+/// <summary>
+/// The lines this gateway runs, loaded from the line definition folder at start, and the files that did not load. As
+/// <see cref="ILineControlProvider"/> it hands the commissioning gate a running line.
+/// </summary>
+public sealed class LineRegistry : ILineControlProvider
 {
     private readonly Dictionary<string, LineRuntime> _lines = new(StringComparer.Ordinal);
 
@@ -24,6 +28,9 @@ public sealed class LineRegistry
     public string? Directory { get; private set; }
 
     public bool TryGet(string id, out LineRuntime line) => _lines.TryGetValue(id, out line!);
+
+    /// <inheritdoc/>
+    public ILineControl? Find(string lineId) => _lines.GetValueOrDefault(lineId);
 
     internal void Add(LineRuntime line) => _lines.Add(line.Id, line);
 

@@ -29,7 +29,9 @@ public sealed partial class LineRuntime : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _linkTasks = [];
     private Task? _twinTask;
+    private readonly CredibilityRing?[] _credibility;
     private ILineTwin? _twin;
+    private LineDefinition _definition;
     private bool _disposed;
 
     public LineRuntime(
@@ -43,7 +45,7 @@ public sealed partial class LineRuntime : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(line);
         ArgumentNullException.ThrowIfNull(loggers);
-        Definition = line;
+        _definition = line;
         _options = options;
         _twins = twins;
         _time = time;
@@ -51,6 +53,7 @@ public sealed partial class LineRuntime : IAsyncDisposable
         _logger = loggers.CreateLogger("TwinGateway.Gateway.Line");
         _byIndex = [.. line.Signals.Select((s, i) => new SignalState(s, i))];
         _signals = _byIndex.ToDictionary(s => s.Definition.Id, StringComparer.Ordinal);
+        _credibility = [.. line.Signals.Select(s => CredibilityScale(s) > 0 ? new CredibilityRing() : null)];
         _pipeline = new LinePipeline(line, sinks, _restart, time, loggers.CreateLogger("TwinGateway.Gateway.Sinks"));
         _twinHealth = new ComponentHealth($"Line {line.Id} twin loop", time, _logger);
         _twin = CreateTwin();
@@ -64,7 +67,12 @@ public sealed partial class LineRuntime : IAsyncDisposable
         }
     }
 
-    public LineDefinition Definition { get; }
+    /// <summary>
+    /// The definition the shadow twin runs: the line's file at start, a change's definition once the commissioning
+    /// gate had it adopted (<see cref="AdoptDefinition"/>). Its signals are always the start's (links, pipeline and
+    /// <see cref="Signals"/> keep those), which adopting checks.
+    /// </summary>
+    public LineDefinition Definition => Volatile.Read(ref _definition);
 
     public string Id => Definition.Id;
 
@@ -125,10 +133,10 @@ public sealed partial class LineRuntime : IAsyncDisposable
     {
         if (_twinHealth.Status.State == ComponentState.Failed)
         {
-            var fresh = CreateTwin();
+            // Under the lock, so a definition adopted meanwhile is the one the fresh twin runs.
             lock (_twinLock)
             {
-                _twin = fresh;
+                _twin = CreateTwin();
             }
         }
 
@@ -149,12 +157,14 @@ public sealed partial class LineRuntime : IAsyncDisposable
                 }
 
                 twin.Step();
+                var now = _time.GetUtcNow();
                 foreach (var signal in _byIndex)
                 {
                     var expected = twin.GetValue(signal.Index);
                     if (!double.IsNaN(expected))
                     {
-                        signal.SetExpected(expected);
+                        var snapshot = signal.SetExpected(expected);
+                        RecordCredibility(signal, snapshot, expected, now);
                     }
                 }
             }

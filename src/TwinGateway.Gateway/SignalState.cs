@@ -34,11 +34,12 @@ public sealed class SignalState(SignalDefinition definition, int index)
         }
     }
 
-    internal void SetExpected(double value)
+    internal SignalSnapshot SetExpected(double value)
     {
         lock (_sync)
         {
             _snapshot = _snapshot with { Expected = value };
+            return _snapshot;
         }
     }
 
