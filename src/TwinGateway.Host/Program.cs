@@ -10,6 +10,8 @@ root.Subcommands.Add(PlcSimCommand.Create());
 root.Subcommands.Add(OpcUaCommands.Create());
 root.Subcommands.Add(TelemetryCommands.Create());
 root.Subcommands.Add(ReplayCommand.Create());
+root.Subcommands.Add(UsersCommands.Create());
+root.Subcommands.Add(UsersCommands.WhoAmI());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {

@@ -26,10 +26,11 @@ internal static class LinesCommands
     {
         command.Options.Add(s_server);
         command.Options.Add(s_json);
+        command.Options.Add(GatewayCalls.Token);
     }
 
     private static Task<int> Guard(ParseResult parse, Func<LineService.LineServiceClient, Task<int>> body) =>
-        GatewayCalls.Guard(parse.GetValue(s_server)!, channel => body(new LineService.LineServiceClient(channel)));
+        GatewayCalls.Guard(parse, parse.GetValue(s_server)!, channel => body(new LineService.LineServiceClient(channel)));
 
     private static Command List()
     {
@@ -273,7 +274,7 @@ internal static class LinesCommands
 
     private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static void JsonLine(Action<Utf8JsonWriter> body)
+    internal static void JsonLine(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))

@@ -12,6 +12,7 @@ using TwinGateway.Core.Twins;
 using TwinGateway.Gateway;
 using TwinGateway.Gateway.Health;
 using TwinGateway.Host.Api;
+using TwinGateway.Host.Identity;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.PlcSim;
 using TwinGateway.Simulation;
@@ -38,11 +39,17 @@ internal static class GatewayHost
         builder.AddTwinGatewayLines();
         builder.AddTwinGatewayTelemetry(time);
         builder.AddTwinGatewayApi();
+        builder.AddTwinGatewayIdentity();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
         try
         {
             CheckConfiguration(app.Services);
+            if (IdentityWiring.CheckUserStore(app.Services, log) is { } problem)
+            {
+                throw new GatewayConfigurationException([problem]);
+            }
         }
         catch (GatewayConfigurationException)
         {
@@ -51,7 +58,6 @@ internal static class GatewayHost
         }
 
         app.MapTwinGatewayApi();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
         HostLog.Settings(log, settingsFiles.Count == 0 ? "none (built-in defaults only)" : string.Join(", ", settingsFiles));
         return app;
     }
@@ -101,7 +107,7 @@ internal static class GatewayHost
     /// The settings files, lowest precedence first: the built-in defaults beside the binary, then
     /// <c>config/appsettings.json</c> in the working directory (what a user edits). Returns the files it found.
     /// </summary>
-    private static List<string> AddSettingsFiles(ConfigurationManager configuration)
+    private static List<string> AddSettingsFiles(IConfigurationBuilder configuration)
     {
         var found = new List<string>();
         var builtIn = Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json");
@@ -116,6 +122,19 @@ internal static class GatewayHost
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// The data folder <c>twingw run</c> in this working directory would use (settings files, then <c>TWINGW_</c>
+    /// variables, as the gateway reads them), so <c>twingw users</c> finds the gateway's <c>users.db</c> without a flag.
+    /// </summary>
+    public static string ConfiguredDataFolder()
+    {
+        using var configuration = new ConfigurationManager();
+        AddSettingsFiles(configuration);
+        configuration.AddEnvironmentVariables("TWINGW_");
+        var folder = configuration[$"{TelemetryOptions.Section}:{nameof(TelemetryOptions.DataFolder)}"];
+        return Path.GetFullPath(string.IsNullOrWhiteSpace(folder) ? new TelemetryOptions().DataFolder : folder);
     }
 
     public static void AddTwinGatewayLogging(this WebApplicationBuilder builder)
@@ -140,7 +159,7 @@ internal static class GatewayHost
     }
 
     /// <summary>
-    /// gRPC on <c>Gateway:ApiUrl</c> (HTTP/2 only: cleartext gRPC needs h2c, which Kestrel serves only on an endpoint
+    /// gRPC on <c>Gateway:ApiUrl</c> (every call but health and reflection authenticated: see <see cref="IdentityWiring"/>) (HTTP/2 only: cleartext gRPC needs h2c, which Kestrel serves only on an endpoint
     /// that speaks nothing else) and <c>/healthz</c> on <c>Gateway:HealthUrl</c> over HTTP/1.1 for probes.
     /// </summary>
     public static void AddTwinGatewayApi(this WebApplicationBuilder builder)
@@ -204,6 +223,7 @@ internal static class GatewayHost
         app.MapGrpcService<LineGrpcService>();
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapGrpcService<ReplayGrpcService>();
+        app.MapGrpcService<UserGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions
