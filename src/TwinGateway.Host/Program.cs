@@ -11,6 +11,8 @@ root.Subcommands.Add(OpcUaCommands.Create());
 root.Subcommands.Add(TelemetryCommands.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(AuditCommands.Create());
+root.Subcommands.Add(UsersCommands.Create());
+root.Subcommands.Add(UsersCommands.WhoAmI());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {

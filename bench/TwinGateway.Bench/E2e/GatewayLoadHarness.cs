@@ -76,15 +76,18 @@ internal static partial class GatewayLoadHarness
             // 2. The gateway, on the folder of line files, with no simulation of its own.
             var windowLog = new WindowLog();
             string apiUrl;
-            (gateway, apiUrl) = await StartGatewayAsync(twingw, linesDirectory, options.GatewayEnvironment, windowLog, cancellationToken).ConfigureAwait(false);
+            // Its own data folder with a viewer whose token the `twingw lines` calls below send (every API call needs one).
+            var dataFolder = Path.Combine(temp, "data");
+            var token = await AddViewerAsync(twingw, dataFolder, cancellationToken).ConfigureAwait(false);
+            (gateway, apiUrl) = await StartGatewayAsync(twingw, linesDirectory, dataFolder, options.GatewayEnvironment, windowLog, cancellationToken).ConfigureAwait(false);
             var gatewayStart = clock.Elapsed;
             Console.Error.WriteLine($"gateway-load: gateway pid {gateway.Pid}, gRPC at {apiUrl}; waiting for {options.Lines} lines to connect");
 
             // 3. Every line connected (polled through the CLI), then a first look at every line's values.
-            var signalsPerLine = await WaitConnectedAsync(twingw, apiUrl, gateway, lineIds, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            var signalsPerLine = await WaitConnectedAsync(twingw, apiUrl, token, gateway, lineIds, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             var connected = clock.Elapsed;
             Console.Error.WriteLine($"gateway-load: all lines connected {(connected - gatewayStart).TotalSeconds:0.0} s after the gateway started");
-            var before = await ShowAllAsync(twingw, apiUrl, lineIds, cancellationToken).ConfigureAwait(false);
+            var before = await ShowAllAsync(twingw, apiUrl, token, lineIds, cancellationToken).ConfigureAwait(false);
 
             // 4. Warm-up, then the window. Nothing runs the CLI inside the window: the gateway only shadows.
             Console.Error.WriteLine($"gateway-load: warm-up {options.Warmup.TotalSeconds:0} s, then a {options.Duration.TotalSeconds:0} s window");
@@ -93,7 +96,7 @@ internal static partial class GatewayLoadHarness
             var window = await MeasureAsync(gateway, plcs, options, windowLog, cancellationToken).ConfigureAwait(false);
 
             // 5. Values still flowing, every line: connected, every signal Good with a real value, values changing.
-            var after = await ShowAllAsync(twingw, apiUrl, lineIds, cancellationToken).ConfigureAwait(false);
+            var after = await ShowAllAsync(twingw, apiUrl, token, lineIds, cancellationToken).ConfigureAwait(false);
             var flow = Flow(lineIds, before, after, signalsPerLine);
 
             string? profile = null;
@@ -176,13 +179,26 @@ internal static partial class GatewayLoadHarness
         }
     }
 
-    private static async Task<(ChildProcess Gateway, string ApiUrl)> StartGatewayAsync(string twingw, string linesDirectory,
+    /// <summary><c>twingw users add</c> on the gateway's data folder; returns the token.</summary>
+    private static async Task<string> AddViewerAsync(string twingw, string dataFolder, CancellationToken cancellationToken)
+    {
+        var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["users", "add", "gateway-load", "--role", "viewer", "--data", dataFolder, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"twingw users add failed (exit {exit}): {stderr}");
+        }
+
+        using var json = JsonDocument.Parse(stdout);
+        return json.RootElement.GetProperty("token").GetString() ?? throw new InvalidOperationException($"twingw users add printed no token: {stdout}");
+    }
+
+    private static async Task<(ChildProcess Gateway, string ApiUrl)> StartGatewayAsync(string twingw, string linesDirectory, string dataFolder,
         IReadOnlyList<KeyValuePair<string, string>> environment, WindowLog windowLog, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             var apiUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}");
-            var gateway = StartChild("gateway", twingw, ["run", "--lines", linesDirectory, "--api", apiUrl, "--no-simulation"], environment,
+            var gateway = StartChild("gateway", twingw, ["run", "--lines", linesDirectory, "--data", dataFolder, "--api", apiUrl, "--no-simulation"], environment,
                 GatewayReadyLine(), windowLog.Add);
             try
             {
@@ -203,7 +219,7 @@ internal static partial class GatewayLoadHarness
     }
 
     /// <summary>Polls <c>twingw lines list --json</c> until every line is connected; returns each line's signal count.</summary>
-    private static async Task<Dictionary<string, int>> WaitConnectedAsync(string twingw, string apiUrl, ChildProcess gateway, List<string> lineIds, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, int>> WaitConnectedAsync(string twingw, string apiUrl, string token, ChildProcess gateway, List<string> lineIds, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var last = "";
@@ -215,7 +231,7 @@ internal static partial class GatewayLoadHarness
                 throw new InvalidOperationException($"the gateway exited while lines were connecting:\n{gateway.LogTail}");
             }
 
-            var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["lines", "list", "--server", apiUrl, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["lines", "list", "--server", apiUrl, "--token", token, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             if (exit == 0)
             {
                 var states = new Dictionary<string, (string State, int Signals)>(StringComparer.Ordinal);
@@ -247,12 +263,12 @@ internal static partial class GatewayLoadHarness
         }
     }
 
-    private static async Task<Dictionary<string, LineShow>> ShowAllAsync(string twingw, string apiUrl, List<string> lineIds, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, LineShow>> ShowAllAsync(string twingw, string apiUrl, string token, List<string> lineIds, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, LineShow>(StringComparer.Ordinal);
         foreach (var id in lineIds)
         {
-            var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["lines", "show", id, "--server", apiUrl, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            var (exit, stdout, stderr) = await ChildCommands.RunTwingwAsync(twingw, ["lines", "show", id, "--server", apiUrl, "--token", token, "--json"], TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
             var queried = DateTime.UtcNow;
             if (exit != 0)
             {

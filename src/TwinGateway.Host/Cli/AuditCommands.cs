@@ -29,6 +29,7 @@ internal static class AuditCommands
     {
         var command = new Command("verify", "Check the whole chain: every hash, link and signature; names the first entry that was changed, removed or reordered. Exit 0 intact, 1 broken");
         command.Options.Add(s_server);
+        command.Options.Add(GatewayCalls.Token);
         command.Options.Add(s_data);
         command.Options.Add(s_json);
         command.SetAction(async (parse, ct) =>
@@ -58,7 +59,7 @@ internal static class AuditCommands
             else
             {
                 VerifyChainResponse? online = null;
-                var code = await GatewayCalls.Guard(parse.GetValue(s_server)!, async channel =>
+                var code = await GatewayCalls.Guard(parse, parse.GetValue(s_server)!, async channel =>
                 {
                     online = await new AuditService.AuditServiceClient(channel).VerifyChainAsync(new VerifyChainRequest(), cancellationToken: ct).ConfigureAwait(false);
                     return 0;
@@ -110,6 +111,7 @@ internal static class AuditCommands
         var max = new Option<int>("--max") { Description = "At most this many entries", DefaultValueFactory = _ => 1000 };
         var command = new Command("list", "List audit entries, oldest first") { line, change, from, max };
         command.Options.Add(s_server);
+        command.Options.Add(GatewayCalls.Token);
         command.Options.Add(s_data);
         command.Options.Add(s_json);
         command.SetAction(async (parse, ct) =>
@@ -132,7 +134,7 @@ internal static class AuditCommands
             }
             else
             {
-                var code = await GatewayCalls.Guard(parse.GetValue(s_server)!, async channel =>
+                var code = await GatewayCalls.Guard(parse, parse.GetValue(s_server)!, async channel =>
                 {
                     var response = await new AuditService.AuditServiceClient(channel).ListEntriesAsync(new ListAuditEntriesRequest
                     {

@@ -26,10 +26,11 @@ internal static class LinesCommands
     {
         command.Options.Add(s_server);
         command.Options.Add(s_json);
+        command.Options.Add(GatewayCalls.Token);
     }
 
     private static Task<int> Guard(ParseResult parse, Func<LineService.LineServiceClient, Task<int>> body) =>
-        GatewayCalls.Guard(parse.GetValue(s_server)!, channel => body(new LineService.LineServiceClient(channel)));
+        GatewayCalls.Guard(parse, parse.GetValue(s_server)!, channel => body(new LineService.LineServiceClient(channel)));
 
     private static Command List()
     {

@@ -32,6 +32,7 @@ internal static class ReplayCommand
         command.Options.Add(s_points);
         command.Options.Add(s_seed);
         command.Options.Add(TelemetryCommands.Server);
+        command.Options.Add(GatewayCalls.Token);
         command.SetAction(RunAsync);
         return command;
     }
@@ -75,7 +76,7 @@ internal static class ReplayCommand
             Seed = parse.GetValue(s_seed),
         };
         request.SignalIds.AddRange(parse.GetValue(TelemetryCommands.Signals) ?? []);
-        return await GatewayCalls.Guard(parse.GetValue(TelemetryCommands.Server)!, async channel =>
+        return await GatewayCalls.Guard(parse, parse.GetValue(TelemetryCommands.Server)!, async channel =>
         {
             using var call = new ReplayService.ReplayServiceClient(channel).Replay(request, cancellationToken: ct);
             var bar = new ProgressBar(Console.Error);

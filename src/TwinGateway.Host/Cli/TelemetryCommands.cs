@@ -57,6 +57,7 @@ internal static class TelemetryCommands
         command.Options.Add(s_out);
         command.Options.Add(Signals);
         command.Options.Add(Server);
+        command.Options.Add(GatewayCalls.Token);
         command.Options.Add(s_db);
         command.SetAction(async (parse, ct) =>
         {
@@ -83,7 +84,7 @@ internal static class TelemetryCommands
                 return ExportFromFile(db, line, range.From, range.To, signals, output);
             }
 
-            return await GatewayCalls.Guard(parse.GetValue(Server)!, async channel =>
+            return await GatewayCalls.Guard(parse, parse.GetValue(Server)!, async channel =>
             {
                 var client = new TelemetryService.TelemetryServiceClient(channel);
                 var request = new QueryRangeRequest { LineId = line, From = Timestamp.FromDateTimeOffset(range.From), To = Timestamp.FromDateTimeOffset(range.To) };
@@ -146,8 +147,9 @@ internal static class TelemetryCommands
     {
         var command = new Command("status", "The flight recorder's and the InfluxDB forwarder's state: counts, backlog, lag, errors");
         command.Options.Add(Server);
+        command.Options.Add(GatewayCalls.Token);
         command.Options.Add(s_json);
-        command.SetAction((parse, ct) => GatewayCalls.Guard(parse.GetValue(Server)!, async channel =>
+        command.SetAction((parse, ct) => GatewayCalls.Guard(parse, parse.GetValue(Server)!, async channel =>
         {
             var status = await new TelemetryService.TelemetryServiceClient(channel).GetTelemetryStatusAsync(new GetTelemetryStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
             if (parse.GetValue(s_json))

@@ -13,6 +13,7 @@ using TwinGateway.Gateway;
 using TwinGateway.Gateway.Health;
 using TwinGateway.Host.Api;
 using TwinGateway.Host.Commissioning;
+using TwinGateway.Host.Identity;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.PlcSim;
 using TwinGateway.Simulation;
@@ -40,11 +41,17 @@ internal static class GatewayHost
         builder.AddTwinGatewayTelemetry(time);
         builder.AddTwinGatewayCommissioning();
         builder.AddTwinGatewayApi();
+        builder.AddTwinGatewayIdentity();
         configure?.Invoke(builder.Services);
         var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
         try
         {
             CheckConfiguration(app.Services);
+            if (IdentityWiring.CheckUserStore(app.Services, log) is { } problem)
+            {
+                throw new GatewayConfigurationException([problem]);
+            }
         }
         catch (GatewayConfigurationException)
         {
@@ -53,7 +60,6 @@ internal static class GatewayHost
         }
 
         app.MapTwinGatewayApi();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
         HostLog.Settings(log, settingsFiles.Count == 0 ? "none (built-in defaults only)" : string.Join(", ", settingsFiles));
         return app;
     }
@@ -103,7 +109,7 @@ internal static class GatewayHost
     /// The settings files, lowest precedence first: the built-in defaults beside the binary, then
     /// <c>config/appsettings.json</c> in the working directory (what a user edits). Returns the files it found.
     /// </summary>
-    private static List<string> AddSettingsFiles(ConfigurationManager configuration)
+    private static List<string> AddSettingsFiles(IConfigurationBuilder configuration)
     {
         var found = new List<string>();
         var builtIn = Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json");
@@ -118,6 +124,19 @@ internal static class GatewayHost
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// The data folder <c>twingw run</c> in this working directory would use (settings files, then <c>TWINGW_</c>
+    /// variables, as the gateway reads them), so <c>twingw users</c> finds the gateway's <c>users.db</c> without a flag.
+    /// </summary>
+    public static string ConfiguredDataFolder()
+    {
+        using var configuration = new ConfigurationManager();
+        AddSettingsFiles(configuration);
+        configuration.AddEnvironmentVariables("TWINGW_");
+        var folder = configuration[$"{TelemetryOptions.Section}:{nameof(TelemetryOptions.DataFolder)}"];
+        return Path.GetFullPath(string.IsNullOrWhiteSpace(folder) ? new TelemetryOptions().DataFolder : folder);
     }
 
     public static void AddTwinGatewayLogging(this WebApplicationBuilder builder)
@@ -142,7 +161,7 @@ internal static class GatewayHost
     }
 
     /// <summary>
-    /// gRPC on <c>Gateway:ApiUrl</c> (HTTP/2 only: cleartext gRPC needs h2c, which Kestrel serves only on an endpoint
+    /// gRPC on <c>Gateway:ApiUrl</c> (every call but health and reflection authenticated: see <see cref="IdentityWiring"/>) (HTTP/2 only: cleartext gRPC needs h2c, which Kestrel serves only on an endpoint
     /// that speaks nothing else) and <c>/healthz</c> on <c>Gateway:HealthUrl</c> over HTTP/1.1 for probes.
     /// </summary>
     public static void AddTwinGatewayApi(this WebApplicationBuilder builder)
@@ -207,6 +226,7 @@ internal static class GatewayHost
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapGrpcService<ReplayGrpcService>();
         app.MapGrpcService<AuditGrpcService>();
+        app.MapGrpcService<UserGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions

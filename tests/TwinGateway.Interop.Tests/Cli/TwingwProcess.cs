@@ -15,16 +15,35 @@ internal static class TwingwProcess
         public override string ToString() => $"exit {ExitCode}\nstdout:\n{StdOut}\nstderr:\n{StdErr}";
     }
 
+    /// <summary>Runs twingw without an API token (TWINGW_TOKEN is removed from its environment).</summary>
     public static Task<Result> RunAsync(TimeSpan timeout, params string[] args) => RunInAsync(null, timeout, args);
 
-    /// <summary>Runs twingw with <paramref name="workingDirectory"/> as its working directory (the test's own when null).</summary>
-    public static async Task<Result> RunInAsync(string? workingDirectory, TimeSpan timeout, params string[] args)
+    /// <summary>Runs twingw with <paramref name="token"/> in TWINGW_TOKEN, as a user who exported it would.</summary>
+    public static Task<Result> RunAsAsync(string? token, TimeSpan timeout, params string[] args) => RunInAsync(null, timeout, args, token);
+
+    /// <summary>Runs twingw with <paramref name="workingDirectory"/> as its working directory (the test's own when null), without a token.</summary>
+    public static Task<Result> RunInAsync(string? workingDirectory, TimeSpan timeout, params string[] args) => RunInAsync(workingDirectory, timeout, args, null);
+
+    /// <summary>
+    /// Runs twingw with <paramref name="workingDirectory"/> as its working directory (the test's own when null) and
+    /// <paramref name="token"/> in TWINGW_TOKEN (removed when null, so a developer's own token never leaks in).
+    /// </summary>
+    public static async Task<Result> RunInAsync(string? workingDirectory, TimeSpan timeout, string[] args, string? token)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "twingw.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (workingDirectory is not null)
         {
             start.WorkingDirectory = workingDirectory;
+        }
+
+        if (token is null)
+        {
+            start.Environment.Remove("TWINGW_TOKEN");
+        }
+        else
+        {
+            start.Environment["TWINGW_TOKEN"] = token;
         }
 
         start.ArgumentList.Add(dll);

@@ -16,7 +16,7 @@ namespace TwinGateway.Interop.Tests.Gateway;
 public sealed class GatewayTests : IAsyncLifetime
 {
     private readonly GatewayUnderTest _gateway = new();
-    private GrpcChannel? _channel;
+    private CallInvoker? _channel;
 
     private string DemoYaml => _gateway.DemoYaml;
 
@@ -190,14 +190,15 @@ public sealed class GatewayTests : IAsyncLifetime
     public async Task The_standard_health_service_answers_and_the_lines_cli_reads_the_same_api()
     {
         await StartAsync(DemoYaml);
-        var health = new Grpc.Health.V1.Health.HealthClient(_channel!);
+        // On the bare channel, without a token: the health service is exempt from authentication, for probes.
+        var health = new Grpc.Health.V1.Health.HealthClient(_gateway.Channel!);
 
         var status = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
         await Eventually(() => new LineService.LineServiceClient(_channel!).GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync,
             l => l.Controllers.All(c => c.State == ConnectionState.Connected), "connecting");
-        var list = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "list", "--server", $"http://127.0.0.1:{_gateway.ApiPort}", "--json");
-        var watch = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "watch", "demo-line", "--signal", "line.ambientTemperature", "--count", "2", "--server", $"http://127.0.0.1:{_gateway.ApiPort}", "--json");
-        var missing = await Cli.TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "lines", "show", "nope", "--server", $"http://127.0.0.1:{_gateway.ApiPort}");
+        var list = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "lines", "list", "--server", $"http://127.0.0.1:{_gateway.ApiPort}", "--json");
+        var watch = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "lines", "watch", "demo-line", "--signal", "line.ambientTemperature", "--count", "2", "--server", $"http://127.0.0.1:{_gateway.ApiPort}", "--json");
+        var missing = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "lines", "show", "nope", "--server", $"http://127.0.0.1:{_gateway.ApiPort}");
 
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, status.Status);
         Assert.True(list.ExitCode == 0, list.ToString());

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using TwinGateway.Api.V1;
@@ -47,7 +48,7 @@ public sealed class SupervisionTests : IAsyncLifetime
         return last;
     }
 
-    private Task<Line> LineAsync(GrpcChannel channel) =>
+    private Task<Line> LineAsync(CallInvoker channel) =>
         new LineService.LineServiceClient(channel).GetLineAsync(new GetLineRequest { LineId = "demo-line" }).ResponseAsync;
 
     private async Task<(HttpStatusCode Code, string Body)> HealthzAsync()

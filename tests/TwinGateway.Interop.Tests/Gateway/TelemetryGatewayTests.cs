@@ -152,7 +152,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
         foreach (var file in new[] { "export.parquet", "export.csv" })
         {
             var path = Path.Combine(_gateway.Folder, file);
-            var export = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["telemetry", "export", .. range, "--out", path]);
+            var export = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(120), ["telemetry", "export", .. range, "--out", path]);
             Assert.True(export.ExitCode == 0, export.ToString());
             Assert.Contains($"wrote {expected} samples", export.StdErr, StringComparison.Ordinal);
             using var connection = new DuckDBConnection("Data Source=:memory:");
@@ -166,17 +166,17 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
             Assert.Equal("demo-line", reader.GetString(2));
         }
 
-        var badExtension = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), ["telemetry", "export", .. range, "--out", Path.Combine(_gateway.Folder, "x.xlsx")]);
+        var badExtension = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), ["telemetry", "export", .. range, "--out", Path.Combine(_gateway.Folder, "x.xlsx")]);
         Assert.Equal(2, badExtension.ExitCode);
         Assert.Contains("use .parquet or .csv", badExtension.StdErr, StringComparison.Ordinal);
 
-        var empty = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "telemetry", "export", "--line", "demo-line", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z", "--out", Path.Combine(_gateway.Folder, "empty.csv"), "--server", Server);
+        var empty = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "telemetry", "export", "--line", "demo-line", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z", "--out", Path.Combine(_gateway.Folder, "empty.csv"), "--server", Server);
         Assert.Equal(1, empty.ExitCode);
         Assert.Contains("no samples of line 'demo-line'", empty.StdErr, StringComparison.Ordinal);
 
         var report = Path.Combine(_gateway.Folder, "replay.json");
         var series = Path.Combine(_gateway.Folder, "replay-series.parquet");
-        var replay = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["replay", .. range, "--max", "--report", report, "--series", series]);
+        var replay = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(120), ["replay", .. range, "--max", "--report", report, "--series", series]);
         Assert.True(replay.ExitCode == 0, replay.ToString());
         Assert.Contains("100%", replay.StdErr, StringComparison.Ordinal);
         Assert.Contains("ETA", replay.StdErr, StringComparison.Ordinal);
@@ -191,7 +191,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
 
         Assert.True(new FileInfo(series).Length > 0);
 
-        var paced = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(120), ["replay", .. range, "--speed", "4", "--report", Path.Combine(_gateway.Folder, "paced.json")]);
+        var paced = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(120), ["replay", .. range, "--speed", "4", "--report", Path.Combine(_gateway.Folder, "paced.json")]);
         Assert.True(paced.ExitCode == 0, paced.ToString());
         using (var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_gateway.Folder, "paced.json"))))
         {
@@ -200,11 +200,11 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
             Assert.True(json.RootElement.GetProperty("pacingWaits").GetInt64() > 0);
         }
 
-        var unknownLine = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "replay", "--line", "nope", "--from", "-1h", "--server", Server);
+        var unknownLine = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "replay", "--line", "nope", "--from", "-1h", "--server", Server);
         Assert.Equal(1, unknownLine.ExitCode);
         Assert.Contains("no line 'nope'", unknownLine.StdErr, StringComparison.Ordinal);
 
-        var status = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "telemetry", "status", "--server", Server);
+        var status = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "telemetry", "status", "--server", Server);
         Assert.True(status.ExitCode == 0, status.ToString());
         Assert.Contains("healthy", status.StdOut, StringComparison.Ordinal);
         Assert.Contains("forwarding is off", status.StdOut, StringComparison.Ordinal);
@@ -241,7 +241,7 @@ public sealed class TelemetryGatewayTests : IAsyncLifetime
         Assert.True(status.Forwarder.Enabled);
         Assert.Contains(victoria.Url, status.Forwarder.LastError, StringComparison.Ordinal);
         Assert.True(status.Forwarder.Lag.ToTimeSpan() > TimeSpan.Zero);
-        var cli = await TwingwProcess.RunAsync(TimeSpan.FromSeconds(60), "telemetry", "status", "--server", Server);
+        var cli = await TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "telemetry", "status", "--server", Server);
         Assert.Equal(1, cli.ExitCode);
         Assert.Contains("backlog", cli.StdOut, StringComparison.Ordinal);
 
