@@ -1,5 +1,6 @@
 using TwinGateway.Core.Lines;
 using TwinGateway.OpcUa.Client;
+using TwinGateway.OpcUa.Server.AddressSpace;
 using TwinGateway.OpcUa.Types;
 using TwinGateway.PlcSim;
 using TwinGateway.Simulation;
