@@ -17,13 +17,18 @@ namespace TwinGateway.PlcSim;
 /// </summary>
 /// <remarks>
 /// Address space (namespace 1 is the server's own, as the line files assume): <c>Objects/&lt;Prefix&gt;</c> with a folder per
-/// station holding its signals, the line-wide signals directly in it, and the object <c>&lt;Prefix&gt;.Faults</c> with
+/// station holding its signals and the method <c>&lt;Prefix&gt;.&lt;station&gt;.ResetCounters()</c> (zeroes the station's
+/// produced, good and rejected counters), a folder <c>positions</c> in a robot's station folder holding each robot
+/// position that has a nodeId as a writable Double[axes] variable (a write teaches the pose; one of the wrong length or
+/// outside the axis limits is refused with BadOutOfRange and changes nothing), the line-wide signals directly in it, and
+/// the object <c>&lt;Prefix&gt;.Faults</c> with
 /// the methods InjectToolWear(String station, Double secondsPerHour), InjectSensorOffset(String signal, Double offset),
 /// InjectBearingHeat(String station, Double degreesPerHour), InjectJam(String station) and ClearFaults(), and the
 /// variables Active (String[]: the active faults) and LastResult (String: what the last call did, or why it was refused).
 /// The prefix is the part before the first '.' that the signals' string node ids share (<c>DemoLine</c> for the demo
 /// line), else the line id. A refused fault call returns BadInvalidArgument; LastResult and the log name the unknown
-/// station or signal.
+/// station or signal. Writes to controller inputs take any finite value, also one outside the signal's nominal range:
+/// a PLC knows its data types, not the plant's operating ranges.
 /// </remarks>
 public sealed partial class SimulatedPlc : IAsyncDisposable
 {
@@ -237,13 +242,26 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
             taken.Add(NodeId.Parse(signal.NodeId));
         }
 
+        var robots = Line.Robots.Where(Serves).ToList();
+        foreach (var position in robots.SelectMany(r => r.Positions))
+        {
+            if (position.NodeId is { } poseId)
+            {
+                taken.Add(NodeId.Parse(poseId));
+            }
+        }
+
         var lineFolder = Space.AddFolder(new NodeId(ObjectIds.ObjectsFolder), FreeId(Prefix, taken), Prefix, Line.Name);
         var stationFolders = new Dictionary<string, NodeId>(StringComparer.Ordinal);
         foreach (var station in Line.Stations)
         {
-            if (mine.Any(x => x.Signal.StationId == station.Id))
+            // A station whose signals no controller holds still has a PLC: the first controller's.
+            var hasSignals = Line.Signals.Any(s => s.StationId == station.Id);
+            if (mine.Any(x => x.Signal.StationId == station.Id) || (!hasSignals && Controller == Line.Controllers[0]))
             {
-                stationFolders[station.Id] = Space.AddFolder(lineFolder.NodeId, FreeId($"{Prefix}.{station.Id}", taken), station.Id, station.Name).NodeId;
+                var folder = Space.AddFolder(lineFolder.NodeId, FreeId($"{Prefix}.{station.Id}", taken), station.Id, station.Name).NodeId;
+                stationFolders[station.Id] = folder;
+                AddResetCounters(folder, station.Id, taken);
             }
         }
 
@@ -284,8 +302,99 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
             });
         }
 
+        foreach (var robot in robots)
+        {
+            AddPositions(robot, stationFolders.TryGetValue(robot.StationId, out var folder) ? folder : lineFolder.NodeId, taken);
+        }
+
         AddFaultMethods(lineFolder.NodeId);
         return [.. published];
+    }
+
+    /// <summary>
+    /// The PLC serves a robot's poses when the robot's signals are on its controller, or, for a robot that publishes
+    /// no signal, when it is the line's first controller.
+    /// </summary>
+    private bool Serves(RobotDefinition robot)
+    {
+        var signals = robot.Axes.Select(a => a.PositionSignal).Append(robot.ProgramSignal).OfType<string>().Select(Line.FindSignal).OfType<SignalDefinition>().ToList();
+        return signals.Count == 0 ? Controller == Line.Controllers[0] : signals.Any(s => s.ControllerId == Controller.Id);
+    }
+
+    private void AddResetCounters(NodeId station, string stationId, HashSet<NodeId> taken) =>
+        Space.AddMethod(station, FreeId(station.StringId + ".ResetCounters", taken), "ResetCounters", [], [], _ =>
+        {
+            lock (_gate)
+            {
+                _twin.ResetCounters(stationId);
+            }
+
+            Log.CountersReset(_logger, Line.Id, stationId);
+            return ValueTask.FromResult(MethodResult.Ok());
+        });
+
+    private void AddPositions(RobotDefinition robot, NodeId stationFolder, HashSet<NodeId> taken)
+    {
+        var withNodes = robot.Positions.Where(p => p.NodeId is not null).ToList();
+        if (withNodes.Count == 0)
+        {
+            return;
+        }
+
+        var baseId = stationFolder.IdType == IdType.String ? stationFolder.StringId! : $"{Prefix}.{robot.StationId}";
+        var folder = Space.AddFolder(stationFolder, FreeId(baseId + ".positions", taken), "positions", $"Positions of {robot.Id}").NodeId;
+        foreach (var position in withNodes)
+        {
+            var nodeId = NodeId.Parse(position.NodeId!);
+            while (Space.Namespaces.Count <= nodeId.NamespaceIndex)
+            {
+                Space.RegisterNamespace($"urn:twingateway:plc-sim:{Line.Id}:ns{Space.Namespaces.Count}");
+            }
+
+            var node = Space.AddVariable(
+                folder,
+                nodeId,
+                position.Name,
+                new NodeId(DataTypeIds.Double),
+                Variant.FromArray(BuiltInType.Double, position.Joints.ToArray()),
+                1,
+                AccessLevels.CurrentRead | AccessLevels.CurrentWrite);
+            node.ArrayDimensions = [(uint)robot.Axes.Length];
+            node.WriteHandler = value => WritePosition(robot, position.Name, node, value);
+        }
+    }
+
+    /// <summary>Teaches a pose: the server has checked the type and rank (Double, one dimension); the twin checks length and limits.</summary>
+    private StatusCode WritePosition(RobotDefinition robot, string position, VariableNode node, Variant value)
+    {
+        if (value.ArrayValue is not double[] joints)
+        {
+            return StatusCodes.BadTypeMismatch;
+        }
+
+        string? problem = null;
+        lock (_gate)
+        {
+            try
+            {
+                _twin.SetRobotPosition(robot.Id, position, joints);
+            }
+            catch (ArgumentException ex)
+            {
+                problem = ex.Message;
+            }
+        }
+
+        var text = "[" + string.Join(", ", joints.Select(j => j.ToString("R", CultureInfo.InvariantCulture))) + "]";
+        if (problem is not null)
+        {
+            Log.PositionRefused(_logger, robot.Id, position, text, problem);
+            return StatusCodes.BadOutOfRange;
+        }
+
+        node.SetValue(value, _time.GetUtcNow().UtcDateTime);
+        Log.PositionWritten(_logger, robot.Id, position, text);
+        return StatusCodes.Good;
     }
 
     private static NodeId FreeId(string name, HashSet<NodeId> taken)
@@ -476,6 +585,15 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
 
         [LoggerMessage(EventId = 4104, Level = LogLevel.Debug, Message = "Input {Signal} written: {Value}")]
         public static partial void InputWritten(ILogger logger, string signal, string value);
+
+        [LoggerMessage(EventId = 4106, Level = LogLevel.Information, Message = "Robot {Robot} position {Position} taught: {Joints}")]
+        public static partial void PositionWritten(ILogger logger, string robot, string position, string joints);
+
+        [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "Robot {Robot} position {Position}: write {Joints} refused (BadOutOfRange): {Reason}")]
+        public static partial void PositionRefused(ILogger logger, string robot, string position, string joints, string reason);
+
+        [LoggerMessage(EventId = 4108, Level = LogLevel.Information, Message = "Line {LineId}: counters of station {Station} reset")]
+        public static partial void CountersReset(ILogger logger, string lineId, string station);
 
         [LoggerMessage(EventId = 4105, Level = LogLevel.Warning, Message = "Simulated PLC of line {LineId} is {Behind} behind real time (the machine is busy); it catches up {MaxSteps} steps per tick")]
         private static partial void FallingBehind(ILogger logger, string lineId, TimeSpan behind, int maxSteps);

@@ -89,6 +89,9 @@ public sealed partial class LineTwin
             }
         }
 
+        // The setpoints now hold the source's values: cycles started from here on scale by the factors they give.
+        UpdateCycleFactors();
+
         for (var k = 0; k < _interlocks.Length; k++)
         {
             var other = Array.FindIndex(source._interlocks, x => string.Equals(x.Id, _interlocks[k].Id, StringComparison.Ordinal));

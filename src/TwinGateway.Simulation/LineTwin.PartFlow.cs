@@ -95,7 +95,7 @@ public sealed partial class LineTwin
             return station.RepairRemaining;
         }
 
-        if (station.Held)
+        if (station.Held || station.Stopped)
         {
             return double.PositiveInfinity;
         }
@@ -148,7 +148,7 @@ public sealed partial class LineTwin
                 continue;
             }
 
-            if (station.Held)
+            if (station.Held || station.Stopped)
             {
                 continue;
             }
@@ -269,7 +269,7 @@ public sealed partial class LineTwin
             moved = false;
             foreach (var station in _stations)
             {
-                if (station.IsDown || station.Held)
+                if (station.IsDown || station.Held || station.Stopped)
                 {
                     continue;
                 }
@@ -346,12 +346,18 @@ public sealed partial class LineTwin
         station.AddSlot(duration, duration);
     }
 
+    /// <summary>
+    /// A new cycle's time: sampled from the station's distribution, lengthened by wear, scaled by the setpoint effects'
+    /// factor as it is now. A stopped station starts no cycle but a source's first (at start or after a fork), which
+    /// takes the unscaled time.
+    /// </summary>
     private double SampleCycleTime(StationRuntime station)
     {
         var u1 = _rng.NextDouble();
         var u2 = _rng.NextDouble();
         var sampled = station.Definition.CycleTime?.Sample(u1, u2) ?? 0;
-        return Math.Max(MinimumDuration, sampled + station.Wear);
+        var factor = station.Stopped ? 1.0 : station.CycleFactor;
+        return Math.Max(MinimumDuration, (sampled + station.Wear) * factor);
     }
 
     private double SampleFailureBudget(StationRuntime station)

@@ -90,13 +90,25 @@ public sealed partial class LineTwin : ILineTwin
         _interlockWhen = new bool[_interlocks.Length];
         _interlockStopping = new bool[_interlocks.Length];
         _newHeld = new bool[_stations.Length];
+        BuildEffects(line);
 
+        // The first cycles are sampled below, so the setpoints must hold their initial values (and give their factors) first.
+        foreach (var i in _continuousOrder)
+        {
+            if (_plans[i].Kind == PlanKind.Setpoint)
+            {
+                _state[i] = _plans[i].A;
+            }
+        }
+
+        UpdateCycleFactors();
         InitializePartFlow();
         UpdateDiscrete();
         InitializeContinuous();
     }
 
-    public LineDefinition Line { get; }
+    /// <summary>The definition the twin runs; <see cref="SetRobotPosition"/> replaces it with one that carries the taught pose.</summary>
+    public LineDefinition Line { get; private set; }
 
     public TwinOptions Options { get; }
 
@@ -127,7 +139,7 @@ public sealed partial class LineTwin : ILineTwin
 
     public IReadOnlyList<TwinFault> ActiveFaults => _faultsView;
 
-    /// <summary>One time step: the part flow up to <see cref="SimTime"/> + Step, then the signals and interlocks.</summary>
+    /// <summary>One time step: the part flow up to <see cref="SimTime"/> + Step, then the signals, interlocks and axis limits.</summary>
     public void Step()
     {
         AccumulateDrift();
@@ -135,6 +147,7 @@ public sealed partial class LineTwin : ILineTwin
         Steps++;
         UpdateDiscrete();
         ApplyInterlocks();
+        CheckAxisLimits();
         UpdateContinuous();
     }
 
@@ -222,6 +235,24 @@ public sealed partial class LineTwin : ILineTwin
 
         _state[index] = value;
         _values[index] = Report(value + _offsets[index], _plans[index].Rounding);
+        if (_hasEffect[index])
+        {
+            UpdateCycleFactors();
+        }
+    }
+
+    /// <summary>
+    /// Sets the station's produced, good and rejected counters to 0, as a PLC's counter reset does (its fill level and
+    /// the line's <see cref="PartsProduced"/> stay); the counter signals read 0 from now on.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The line has no such station.</exception>
+    public void ResetCounters(string stationId)
+    {
+        var station = _stations[StationSlotOf(stationId)];
+        station.Produced = 0;
+        station.Good = 0;
+        station.Rejected = 0;
+        UpdateDiscrete();
     }
 
     /// <summary>The station's state as of the last step.</summary>

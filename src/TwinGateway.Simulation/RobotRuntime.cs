@@ -40,29 +40,9 @@ internal sealed class RobotRuntime
 
         Path = [.. path];
         MoveEnd = new double[Path.Length];
-        if (Path.Length > 0)
-        {
-            // Steady state: each cycle starts where the previous one ended.
-            var from = Path[^1];
-            var total = 0.0;
-            var distances = new double[Path.Length];
-            for (var m = 0; m < Path.Length; m++)
-            {
-                distances[m] = LargestJointDistance(Poses[from], Poses[Path[m]]);
-                total += distances[m];
-                from = Path[m];
-            }
-
-            var cumulative = 0.0;
-            for (var m = 0; m < Path.Length; m++)
-            {
-                cumulative += total > 0 ? distances[m] / total : 1.0 / Path.Length;
-                MoveEnd[m] = cumulative;
-            }
-
-            MoveEnd[^1] = 1.0;
-        }
-
+        ShareCycle();
+        Min = [.. definition.Axes.Select(a => a.Min)];
+        Max = [.. definition.Axes.Select(a => a.Max)];
         Joints = (double[])Poses[0].Clone();
     }
 
@@ -79,6 +59,11 @@ internal sealed class RobotRuntime
 
     /// <summary>Cumulative share of the cycle at the end of each move (the last is 1).</summary>
     public double[] MoveEnd { get; }
+
+    /// <summary>Axis limits, in axis order.</summary>
+    public double[] Min { get; }
+
+    public double[] Max { get; }
 
     public int ProgramNumber { get; }
 
@@ -112,6 +97,56 @@ internal sealed class RobotRuntime
         }
 
         return -1;
+    }
+
+    /// <summary>True when a joint of <see cref="Joints"/> is outside its axis limits.</summary>
+    public bool IsOutsideLimits()
+    {
+        for (var a = 0; a < Axes; a++)
+        {
+            if (Joints[a] < Min[a] || Joints[a] > Max[a])
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Teaches pose <paramref name="pose"/> new joints; the moves' shares of the cycle follow the new distances.</summary>
+    public void SetPose(int pose, ReadOnlySpan<double> joints)
+    {
+        joints.CopyTo(Poses[pose]);
+        ShareCycle();
+    }
+
+    /// <summary>Sets <see cref="MoveEnd"/>: each move's share of the cycle in proportion to its largest joint distance.</summary>
+    private void ShareCycle()
+    {
+        if (Path.Length == 0)
+        {
+            return;
+        }
+
+        // Steady state: each cycle starts where the previous one ended.
+        var from = Path[^1];
+        var total = 0.0;
+        Span<double> distances = Path.Length <= 64 ? stackalloc double[Path.Length] : new double[Path.Length];
+        for (var m = 0; m < Path.Length; m++)
+        {
+            distances[m] = LargestJointDistance(Poses[from], Poses[Path[m]]);
+            total += distances[m];
+            from = Path[m];
+        }
+
+        var cumulative = 0.0;
+        for (var m = 0; m < Path.Length; m++)
+        {
+            cumulative += total > 0 ? distances[m] / total : 1.0 / Path.Length;
+            MoveEnd[m] = cumulative;
+        }
+
+        MoveEnd[^1] = 1.0;
     }
 
     /// <summary>Sets <see cref="Joints"/>, <see cref="Target"/> and <see cref="InProgram"/> for a cycle at <paramref name="progress"/> (0..1), or at rest.</summary>

@@ -68,6 +68,15 @@ internal sealed class StationRuntime
     /// <summary>An interlock holds the station: it neither processes nor releases parts.</summary>
     public bool Held;
 
+    /// <summary>
+    /// The product of the setpoint effects on the station's cycle time (1 without any), applied to cycles as they
+    /// start; derived from the setpoints, so Fork recomputes it rather than copying it.
+    /// </summary>
+    public double CycleFactor = 1.0;
+
+    /// <summary>A setpoint at or below 0 (an override of 0 %) stopped the station: like a held one, it neither processes, accepts nor releases parts.</summary>
+    public bool Stopped => double.IsPositiveInfinity(CycleFactor);
+
     public long Produced;
     public long Good;
     public long Rejected;
@@ -119,13 +128,13 @@ internal sealed class StationRuntime
 
         if (HasActiveWork)
         {
-            return Held ? StationState.Blocked : StationState.Processing;
+            return Held || Stopped ? StationState.Blocked : StationState.Processing;
         }
 
         return Count > 0 || GeneratorWaiting ? StationState.Blocked : StationState.Idle;
     }
 
-    public bool CanAccept => !IsSource && !IsDown && Count < Capacity;
+    public bool CanAccept => !IsSource && !IsDown && !Stopped && Count < Capacity;
 
     /// <summary>The slot of the next part to leave, or -1: a conveyor releases its head only, a machine any finished part.</summary>
     public int ReleasableSlot()

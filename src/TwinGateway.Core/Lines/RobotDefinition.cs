@@ -33,7 +33,14 @@ public sealed record RobotDefinition
 public sealed record RobotAxis(string Name, double Min, double Max, string Unit, string? PositionSignal);
 
 /// <summary>A named pose: one joint value per axis, in axis order.</summary>
-public sealed record RobotPosition(string Name, ImmutableArray<double> Joints);
+public sealed record RobotPosition(string Name, ImmutableArray<double> Joints)
+{
+    /// <summary>
+    /// The node on the controller that holds the pose's joints as a Double array (one value per axis), written to
+    /// teach the pose; null when the controller does not publish it.
+    /// </summary>
+    public string? NodeId { get; init; }
+}
 
 /// <summary>A robot program: its number on the controller and the positions it moves through, in order.</summary>
 public sealed record RobotProgram(string Name, int Number, ImmutableArray<string> Path);

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace TwinGateway.Core.Lines;
 
 /// <summary>Which side writes a signal.</summary>
@@ -83,6 +85,12 @@ public sealed record SignalDefinition
 
     /// <summary>How the twin computes the signal; null when the twin does not model it (it then has no expected value).</summary>
     public SignalModel? Model { get; init; }
+
+    /// <summary>
+    /// What the value does to the line, for a <see cref="SetpointModel"/> signal (a speed override scales cycle times);
+    /// empty for every other signal, and for a setpoint the twin only holds.
+    /// </summary>
+    public ImmutableArray<SetpointEffect> Effects { get; init; } = [];
 
     public SourceLocation? Source { get; init; }
 }

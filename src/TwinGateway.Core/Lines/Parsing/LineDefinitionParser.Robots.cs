@@ -7,10 +7,13 @@ internal sealed partial class LineDefinitionParser
 {
     private static readonly string[] RobotFields = ["id", "station", "axes", "positions", "programs", "programSignal"];
     private static readonly string[] AxisFields = ["name", "min", "max", "unit", "positionSignal"];
-    private static readonly string[] PositionFields = ["name", "joints"];
+    private static readonly string[] PositionFields = ["name", "joints", "nodeId"];
     private static readonly string[] ProgramFields = ["name", "number", "path"];
 
     private readonly Dictionary<string, RobotEntry> _robots = new(StringComparer.Ordinal);
+
+    /// <summary>Node ids of robot positions, with the node of each, for duplicates across robots.</summary>
+    private readonly Dictionary<string, YamlNode> _positionNodeIds = new(StringComparer.Ordinal);
 
     /// <summary>The file has a misspelling of 'robots:'; references to robots are then not checked.</summary>
     private bool _robotsMisspelt;
@@ -204,9 +207,10 @@ internal sealed partial class LineDefinitionParser
             }
 
             var joints = position.Require("joints") is { } jointsNode ? Joints(jointsNode, position.PathOf("joints"), name ?? "?", axes) : null;
+            var nodeId = PositionNodeId(position);
             if (name is not null && joints is not null)
             {
-                positions.Add(new RobotPosition(name, joints.Value));
+                positions.Add(new RobotPosition(name, joints.Value) { NodeId = nodeId });
             }
         }
 
@@ -216,6 +220,39 @@ internal sealed partial class LineDefinitionParser
         }
 
         return positions.ToImmutable();
+    }
+
+    /// <summary>A position's optional node id: valid, and used by no signal and no other position.</summary>
+    private string? PositionNodeId(FieldSet position)
+    {
+        if (position.OptionalText("nodeId") is not { } nodeId)
+        {
+            return null;
+        }
+
+        var node = position.Get("nodeId")!;
+        var path = position.PathOf("nodeId");
+        if (NodeIdText.Validate(nodeId) is { } problem)
+        {
+            Error(node, path, $"nodeId '{nodeId}' is not a valid node id: {problem}");
+            return null;
+        }
+
+        // Poses live on the controller beside the signals; a node id shared with a signal would be two things at once.
+        var signal = _nodeIds.FirstOrDefault(n => string.Equals(n.Key.NodeId, nodeId, StringComparison.Ordinal)).Value;
+        if (signal is not null)
+        {
+            Error(node, path, $"duplicate nodeId '{nodeId}' (already the node of signal '{signal.Id}' at line {signal.Source.Line})");
+            return null;
+        }
+
+        if (!_positionNodeIds.TryAdd(nodeId, node))
+        {
+            Error(node, path, $"duplicate nodeId '{nodeId}' (first used by a position at line {_positionNodeIds[nodeId].Start.Line})");
+            return null;
+        }
+
+        return nodeId;
     }
 
     private ImmutableArray<double>? Joints(YamlNode node, string path, string position, ImmutableArray<RobotAxis>? axes)

@@ -42,6 +42,8 @@ internal sealed partial class LineDefinitionParser
 
         public YamlNode? ModelKindNode { get; set; }
 
+        public List<SetpointEffect> Effects { get; } = [];
+
         /// <summary>What a robot uses this signal for ("robot1 axis a1 position"), once the robots are read.</summary>
         public string? UsedBy { get; set; }
 
@@ -58,6 +60,7 @@ internal sealed partial class LineDefinitionParser
             NodeId = NodeId,
             ControllerId = ControllerId ?? throw new InvalidOperationException($"Signal '{Id}' has no controller."),
             Model = Model,
+            Effects = [.. Effects],
             Source = Source,
         };
     }

@@ -6,7 +6,7 @@ namespace TwinGateway.Core.Lines.Parsing;
 internal sealed partial class LineDefinitionParser
 {
     private static readonly string[] SignalFields =
-        ["id", "description", "dataType", "unit", "direction", "nominalRange", "nodeId", "controller", "model"];
+        ["id", "description", "dataType", "unit", "direction", "nominalRange", "nodeId", "controller", "model", "effects"];
 
     private static readonly (string Name, SignalDirection Value)[] Directions =
     [
@@ -108,6 +108,11 @@ internal sealed partial class LineDefinitionParser
         if (fields.Get("model") is { } modelNode)
         {
             entry.Model = ParseModel(modelNode, fields.PathOf("model"), entry);
+        }
+
+        if (fields.Get("effects") is { } effectsNode)
+        {
+            ParseEffects(fields, effectsNode, entry);
         }
     }
 
