@@ -107,7 +107,7 @@ public sealed record SignalLimitCriterion(string Signal, double? Min, double? Ma
 
 /// <summary>
 /// <c>bufferFull: { station, maxFraction }</c>: the fraction of steps the station holds its capacity. Passes when the
-/// upper bound of the candidate mean's interval is at most <see cref="MaxFraction"/>.
+/// candidate's mean over the seeds is at most <see cref="MaxFraction"/> (an operating target; its interval is recorded).
 /// </summary>
 public sealed record BufferFullCriterion(string Station, double MaxFraction) : Criterion
 {
@@ -118,7 +118,7 @@ public sealed record BufferFullCriterion(string Station, double MaxFraction) : C
 
 /// <summary>
 /// <c>cycleTime: { station, max }</c>: the mean duration in seconds of the station's completed cycles per run. Passes
-/// when the upper bound of the candidate mean's interval is at most <see cref="Max"/>.
+/// when the candidate's mean over the seeds is at most <see cref="Max"/> (an operating target; its interval is recorded).
 /// </summary>
 public sealed record CycleTimeCriterion(string Station, double Max) : Criterion
 {

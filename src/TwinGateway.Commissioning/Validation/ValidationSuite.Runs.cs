@@ -216,18 +216,23 @@ public sealed partial class ValidationSuite
         return Result(index, criterion, measure, limit, $"every candidate run {bound} {Format(limit)}", stats, double.NaN, double.NaN, passed, explanation, baseline, candidate);
     }
 
-    /// <summary>A limit on the candidate's mean: the upper bound of its interval must be at most the limit.</summary>
+    /// <summary>
+    /// An operating target on the candidate's mean over the seeds (the point estimate; its interval is recorded too).
+    /// Not the interval's upper bound: with the few seeds of a quick validation a buffer's full time, driven by rare
+    /// downstream failures, varies so much between runs (0 to 13 % in 2 h runs of the demo line) that the bound would
+    /// fail an unchanged line. Hard limits are signalLimit's, checked at every step of every run.
+    /// </summary>
     private static CriterionResult CandidateMean(int index, Criterion criterion, string measure, double limit, double[] baseline, double[] candidate)
     {
         var stats = Statistics.Of(baseline, candidate, criterion.Confidence);
-        var passed = stats.CandidateHigh <= limit;
+        var passed = stats.CandidateMean <= limit;
         var level = Format(100 * criterion.Confidence);
         var name = $"{criterion.Kind} {criterion.Subject}";
         var explanation = double.IsNaN(stats.CandidateMean)
             ? $"{name}: the candidate runs give no {measure} (no completed cycle, or the station is not in the candidate definition)"
-            : $"{name}: candidate mean {Format(stats.CandidateMean)} ({level} % interval up to {Format(stats.CandidateHigh)}) against the limit {Format(limit)}, baseline mean {Format(stats.BaselineMean)}; " +
-              (passed ? "within it" : "it may exceed the limit");
-        return Result(index, criterion, measure, limit, $"the upper bound of the {level} % interval of the candidate mean is at most {Format(limit)}",
+            : $"{name}: candidate mean {Format(stats.CandidateMean)} ({level} % interval {Format(stats.CandidateLow)} to {Format(stats.CandidateHigh)}) against the limit {Format(limit)}, baseline mean {Format(stats.BaselineMean)}; " +
+              (passed ? "within it" : "above it");
+        return Result(index, criterion, measure, limit, $"the candidate mean over the seeds is at most {Format(limit)}",
             stats, double.NaN, double.NaN, passed, explanation, baseline, candidate);
     }
 
