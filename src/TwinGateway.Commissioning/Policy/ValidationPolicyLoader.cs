@@ -370,6 +370,7 @@ public static class ValidationPolicyLoader
         }
 
         var requires = ImmutableArray.CreateBuilder<Authority>();
+        var requiresRead = false;
         if (fields.Require("requires") is { } requiresNode && file.List(requiresNode, fields.PathOf("requires"), "the required authorities") is { } list)
         {
             for (var i = 0; i < list.Children.Count; i++)
@@ -395,6 +396,7 @@ public static class ValidationPolicyLoader
                 }
             }
 
+            requiresRead = requires.Count == list.Children.Count;
             if (list.Children.Count == 0)
             {
                 file.Error(list, fields.PathOf("requires"), "a rule requires at least one authority");
@@ -416,17 +418,18 @@ public static class ValidationPolicyLoader
             }
         }
 
-        if (requires.Contains(Authority.Human) && approvals < 1)
+        // Only once requires is read: a misspelt authority would otherwise be reported a second time here.
+        if (requiresRead && requires.Contains(Authority.Human) && approvals < 1)
         {
             file.Error(fields.KeyNode("approvals"), fields.PathOf("approvals"), "the rule requires human authority: approvals must be at least 1");
         }
-        else if (!requires.Contains(Authority.Human) && approvals > 0)
+        else if (requiresRead && !requires.Contains(Authority.Human) && approvals > 0)
         {
             file.Error(fields.KeyNode("approvals"), fields.PathOf("approvals"), $"approvals is {approvals} but the rule does not require human authority: add human to requires");
         }
 
         var safetyApprover = fields.OptionalBoolean("safetyApprover") ?? false;
-        if (safetyApprover && !requires.Contains(Authority.Human))
+        if (requiresRead && safetyApprover && !requires.Contains(Authority.Human))
         {
             file.Error(fields.KeyNode("safetyApprover"), fields.PathOf("safetyApprover"), "safetyApprover needs human in requires");
         }
