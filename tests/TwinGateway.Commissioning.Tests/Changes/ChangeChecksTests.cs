@@ -88,6 +88,58 @@ public sealed class ChangeChecksTests
         Assert.Contains(expected, problem.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(SignalDataType.String, "text", null)]
+    [InlineData(SignalDataType.String, "number", "is a String: expected a text (quote it), found the number 5")]
+    [InlineData(SignalDataType.DateTime, "time", null)]
+    [InlineData(SignalDataType.DateTime, "text", "is a DateTime: expected an ISO 8601 time as text, found the text 'recipe-7'")]
+    [InlineData(SignalDataType.Byte, "number", null)]
+    [InlineData(SignalDataType.Byte, "negative", "is Byte: -1 is outside the type's range 0 to 255")]
+    [InlineData(SignalDataType.UInt64, "negative", "is UInt64: -1 is outside the type's range 0 to 1.8446744073709552E+19")]
+    [InlineData(SignalDataType.Float, "huge", "is Float: 1E+300 is outside the type's range")]
+    [InlineData(SignalDataType.Double, "huge", null)]
+    public void Every_data_type_takes_only_its_own_values(SignalDataType type, string value, string? expected)
+    {
+        var signal = new SignalDefinition
+        {
+            Id = "x.y",
+            Name = "y",
+            DataType = type,
+            Direction = SignalDirection.ControllerInput,
+            NodeId = "ns=1;s=x.y",
+            ControllerId = "plc1",
+        };
+        var changeValue = value switch
+        {
+            "text" => ChangeValue.Of("recipe-7"),
+            "number" => ChangeValue.Of(5),
+            "time" => ChangeValue.Of("2026-12-03T10:00:00Z"),
+            "negative" => ChangeValue.Of(-1),
+            _ => ChangeValue.Of(1e300),
+        };
+
+        var problem = ChangeChecks.ValueProblem(signal, changeValue);
+
+        if (expected is null)
+        {
+            Assert.Null(problem);
+        }
+        else
+        {
+            Assert.Equal($"signal 'x.y' {expected}", problem);
+        }
+    }
+
+    [Fact]
+    public void A_second_definition_in_one_change_is_reported()
+    {
+        var problems = ChangeChecks.Check(Change(new DefinitionOperation("a.yaml", Line, ""), new DefinitionOperation("b.yaml", Line, "")), Line).Problems;
+
+        var problem = Assert.Single(problems);
+        Assert.Equal(1, problem.OperationIndex);
+        Assert.Contains("a change holds at most one definition (operation 0 has one already)", problem.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Pose_checks_name_the_robot_position_and_axis_limits()
     {
