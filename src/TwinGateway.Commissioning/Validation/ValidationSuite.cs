@@ -27,6 +27,9 @@ public sealed partial class ValidationSuite(TimeProvider? timeProvider = null)
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
 
     /// <summary>Runs the validation.</summary>
+    /// <param name="request">What to validate, on what, by which policy.</param>
+    /// <param name="progress">Told at the start and after each run, from the worker threads (a <see cref="Progress{T}"/> marshals to its context).</param>
+    /// <param name="cancellationToken">Stops the runs within about a millisecond of twin time.</param>
     /// <exception cref="ArgumentException">The change does not pass its static checks, the policy is for another line, or the snapshot's step is not the policy's.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Evidence Run(ValidationRequest request, IProgress<ValidationProgress>? progress = null, CancellationToken cancellationToken = default)
