@@ -125,7 +125,7 @@ public sealed class TwinSnapshotTests
         Assert.Equal(options, restored.Options);
         Assert.Equal(original.SimTime, restored.SimTime);
         AssertSameState(original, restored);
-        for (var step = 1; step <= 14_400; step++)
+        for (var step = 1; step <= 57_600; step++)
         {
             original.Step();
             restored.Step();
