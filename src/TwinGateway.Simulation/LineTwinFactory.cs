@@ -3,7 +3,7 @@ using TwinGateway.Core.Twins;
 
 namespace TwinGateway.Simulation;
 
-/// <summary>The twin engine behind <see cref="ITwinFactory"/>: a <see cref="LineTwin"/> in shadow mode.</summary>
+/// <summary>The twin engine behind <see cref="ITwinFactory"/>: a <see cref="LineTwin"/> in shadow mode, or restored from a snapshot.</summary>
 public sealed class LineTwinFactory : ITwinFactory
 {
     public ILineTwin CreateShadow(LineDefinition line, TwinSettings settings)
@@ -17,4 +17,7 @@ public sealed class LineTwinFactory : ITwinFactory
             Start = settings.Start,
         });
     }
+
+    /// <inheritdoc/>
+    public ILineTwin Restore(LineDefinition line, ReadOnlySpan<byte> state) => LineTwin.Restore(line, state);
 }

@@ -69,7 +69,7 @@ internal sealed class RobotRuntime
 
     public string ProgramName { get; }
 
-    // ---- dynamic state ----
+    // ---- dynamic state (saved by Write and read by Read: a field added here goes into both) ----
 
     /// <summary>The pose the robot rests at between cycles (the first position at start).</summary>
     public int RestPose;
@@ -77,7 +77,7 @@ internal sealed class RobotRuntime
     /// <summary>The pose the current cycle started from.</summary>
     public int CycleStartPose;
 
-    // ---- derived each step ----
+    // ---- derived each step (saved too, so a restored twin reads the same before its first step) ----
 
     public double[] Joints;
 
@@ -85,6 +85,53 @@ internal sealed class RobotRuntime
     public int Target;
 
     public bool InProgram;
+
+    /// <summary>Writes the dynamic and derived state above for a twin snapshot (<see cref="LineTwin.SaveState"/>); <see cref="Read"/> reads it back in this order.</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(RestPose);
+        writer.Write(CycleStartPose);
+        writer.Write(Target);
+        writer.Write(InProgram);
+        writer.Write(Joints.Length);
+        foreach (var joint in Joints)
+        {
+            writer.Write(joint);
+        }
+    }
+
+    /// <summary>Replaces the state with what <see cref="Write"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">A pose or the number of joints does not fit this robot.</exception>
+    public void Read(BinaryReader reader)
+    {
+        var restPose = reader.ReadInt32();
+        var cycleStartPose = reader.ReadInt32();
+        var target = reader.ReadInt32();
+        var inProgram = LineTwin.ReadFlag(reader);
+        var axes = LineTwin.ReadCount(reader, $"robot '{Definition.Id}' joints", 8);
+        foreach (var (name, pose) in new[] { ("rest pose", restPose), ("cycle start pose", cycleStartPose), ("target", target) })
+        {
+            if (pose < 0 || pose >= Poses.Length)
+            {
+                throw new InvalidDataException(
+                    $"the twin snapshot's robot '{Definition.Id}' has {name} {pose}, but the line gives it {Poses.Length} positions");
+            }
+        }
+
+        if (axes != Axes)
+        {
+            throw new InvalidDataException($"the twin snapshot's robot '{Definition.Id}' has {axes} joints, the line's has {Axes} axes");
+        }
+
+        RestPose = restPose;
+        CycleStartPose = cycleStartPose;
+        Target = target;
+        InProgram = inProgram;
+        for (var a = 0; a < axes; a++)
+        {
+            Joints[a] = reader.ReadDouble();
+        }
+    }
 
     public int PoseIndex(string name)
     {

@@ -44,7 +44,7 @@ internal sealed class StationRuntime
     /// <summary>The robot working here, or -1.</summary>
     public int Robot { get; set; } = -1;
 
-    // ---- dynamic state (copied by Fork) ----
+    // ---- dynamic state (copied by Fork, saved by Write and read by Read: a field added here goes into both) ----
 
     public int Count;
     public double[] Remaining;
@@ -196,6 +196,80 @@ internal sealed class StationRuntime
         }
 
         Count++;
+    }
+
+    /// <summary>Writes the dynamic state above for a twin snapshot (<see cref="LineTwin.SaveState"/>); <see cref="Read"/> reads it back in this order.</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(Count);
+        writer.Write(Remaining.Length);
+        for (var i = 0; i < Remaining.Length; i++)
+        {
+            writer.Write(Remaining[i]);
+            writer.Write(Duration[i]);
+        }
+
+        writer.Write(GeneratorRemaining);
+        writer.Write(GeneratorDuration);
+        writer.Write(GeneratorWaiting);
+        writer.Write(Failed);
+        writer.Write(RepairRemaining);
+        writer.Write(FailureBudget);
+        writer.Write(Jammed);
+        writer.Write(Held);
+        writer.Write(Produced);
+        writer.Write(Good);
+        writer.Write(Rejected);
+        writer.Write(LastCycleTime);
+        writer.Write(WearRate);
+        writer.Write(Wear);
+        writer.Write(HeatRate);
+        writer.Write(Heat);
+        writer.Write((byte)State);
+    }
+
+    /// <summary>Replaces the dynamic state with what <see cref="Write"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">The parts held do not fit this station (a buffer holds no slots, a machine at least its parts).</exception>
+    public void Read(BinaryReader reader)
+    {
+        var count = reader.ReadInt32();
+        var slots = LineTwin.ReadCount(reader, $"station '{Id}' slots", 16);
+        if (count < 0 || (IsBuffer ? slots != 0 : slots < Math.Max(1, count)))
+        {
+            throw new InvalidDataException(
+                $"the twin snapshot's station '{Id}' holds {count} parts in {slots} slots, which does not fit the line's {Definition.Kind} station");
+        }
+
+        Count = count;
+        if (slots != Remaining.Length)
+        {
+            Remaining = new double[slots];
+            Duration = new double[slots];
+        }
+
+        for (var i = 0; i < slots; i++)
+        {
+            Remaining[i] = reader.ReadDouble();
+            Duration[i] = reader.ReadDouble();
+        }
+
+        GeneratorRemaining = reader.ReadDouble();
+        GeneratorDuration = reader.ReadDouble();
+        GeneratorWaiting = LineTwin.ReadFlag(reader);
+        Failed = LineTwin.ReadFlag(reader);
+        RepairRemaining = reader.ReadDouble();
+        FailureBudget = reader.ReadDouble();
+        Jammed = LineTwin.ReadFlag(reader);
+        Held = LineTwin.ReadFlag(reader);
+        Produced = reader.ReadInt64();
+        Good = reader.ReadInt64();
+        Rejected = reader.ReadInt64();
+        LastCycleTime = reader.ReadDouble();
+        WearRate = reader.ReadDouble();
+        Wear = reader.ReadDouble();
+        HeatRate = reader.ReadDouble();
+        Heat = reader.ReadDouble();
+        State = LineTwin.ReadEnum<StationState>(reader, $"station '{Id}' state");
     }
 
     /// <summary>Takes over the dynamic state of the station with the same id in another twin.</summary>

@@ -35,6 +35,32 @@ internal struct Xoshiro256StarStar
         return result;
     }
 
+    /// <summary>Writes the generator's state, its four words, for a twin snapshot (<see cref="LineTwin.SaveState"/>).</summary>
+    public readonly void Write(BinaryWriter writer)
+    {
+        writer.Write(_s0);
+        writer.Write(_s1);
+        writer.Write(_s2);
+        writer.Write(_s3);
+    }
+
+    /// <summary>A generator that continues exactly where the one <see cref="Write"/> wrote stopped.</summary>
+    /// <exception cref="InvalidDataException">The state is all zeros, which xoshiro never reaches (it would stay 0).</exception>
+    public static Xoshiro256StarStar Read(BinaryReader reader)
+    {
+        var rng = default(Xoshiro256StarStar);
+        rng._s0 = reader.ReadUInt64();
+        rng._s1 = reader.ReadUInt64();
+        rng._s2 = reader.ReadUInt64();
+        rng._s3 = reader.ReadUInt64();
+        if ((rng._s0 | rng._s1 | rng._s2 | rng._s3) == 0)
+        {
+            throw new InvalidDataException("the twin snapshot's random generator state is all zeros");
+        }
+
+        return rng;
+    }
+
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 

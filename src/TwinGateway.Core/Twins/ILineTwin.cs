@@ -64,6 +64,15 @@ public interface ILineTwin
     /// optionally with a changed definition: what the shadow loop swaps in when a change's definition is adopted.
     /// </summary>
     ILineTwin ForkShadow(LineDefinition? changedLine);
+
+    /// <summary>
+    /// A snapshot of the twin's complete dynamic state (part flow, signal states and values, injected faults and
+    /// drift, counters, its random stream) together with the options it runs with (seed, step, start, mode,
+    /// random-failure switch), as bytes that <see cref="ITwinFactory.Restore"/> turns back into a twin that continues
+    /// bit-identically. The line definition is not in it: the caller keeps that as its file text and hash (the
+    /// snapshot holds only the line's id and its station, signal, robot and interlock ids, to refuse another line).
+    /// </summary>
+    byte[] SaveState();
 }
 
 /// <summary>How a twin is started: its seed, its step and the simulated time of its first step.</summary>
@@ -76,4 +85,15 @@ public sealed record TwinSettings(ulong Seed, TimeSpan Step, DateTime Start);
 public interface ITwinFactory
 {
     ILineTwin CreateShadow(LineDefinition line, TwinSettings settings);
+
+    /// <summary>
+    /// A twin with exactly the state <see cref="ILineTwin.SaveState"/> saved, in the mode and with the options it was
+    /// saved with: stepped with the same inputs, it gives the same values, bit for bit, as the saved twin would have.
+    /// </summary>
+    /// <param name="line">The definition the saved twin ran (its file text is kept beside the snapshot).</param>
+    /// <param name="state">The bytes <see cref="ILineTwin.SaveState"/> returned.</param>
+    /// <exception cref="InvalidDataException">The bytes are not a twin snapshot, are of another format version, are
+    /// truncated or corrupt, or do not match <paramref name="line"/> (its id, or its station, signal, robot or
+    /// interlock ids or counts differ; the message names the first mismatch).</exception>
+    ILineTwin Restore(LineDefinition line, ReadOnlySpan<byte> state);
 }

@@ -232,6 +232,8 @@ public sealed class SupervisionTests : IAsyncLifetime
             return new Twin(this, _engine.CreateShadow(line, settings));
         }
 
+        public ILineTwin Restore(LineDefinition line, ReadOnlySpan<byte> state) => new Twin(this, _engine.Restore(line, state));
+
         private sealed class Twin(BreakableTwinFactory owner, ILineTwin inner) : ILineTwin
         {
             public LineDefinition Line => inner.Line;
@@ -273,6 +275,8 @@ public sealed class SupervisionTests : IAsyncLifetime
             public ILineTwin ForkWhatIf(LineDefinition? changedLine, ulong seed) => inner.ForkWhatIf(changedLine, seed);
 
             public ILineTwin ForkShadow(LineDefinition? changedLine) => new Twin(owner, inner.ForkShadow(changedLine));
+
+            public byte[] SaveState() => inner.SaveState();
         }
     }
 }
