@@ -18,6 +18,8 @@ public sealed partial class LineRuntime : ILineControl
     string ILineControl.LineId => Id;
 
     /// <inheritdoc/>
+    public bool IsConnected => _links.All(l => l.Status.State == LinkState.Connected);
+
     public ILineTwin SnapshotTwin()
     {
         lock (_twinLock)

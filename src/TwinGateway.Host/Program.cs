@@ -11,6 +11,7 @@ root.Subcommands.Add(OpcUaCommands.Create());
 root.Subcommands.Add(TelemetryCommands.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(AuditCommands.Create());
+root.Subcommands.Add(ChangeCommands.Create());
 root.Subcommands.Add(UsersCommands.Create());
 root.Subcommands.Add(UsersCommands.WhoAmI());
 var parse = root.Parse(args);

@@ -31,6 +31,18 @@ public sealed partial class LineTwin
     /// <inheritdoc/>
     public ILineTwin ForkShadow(LineDefinition? changedLine) => Fork(changedLine, seed: null, Options.Mode);
 
+    /// <inheritdoc/>
+    public ILineTwin WithStep(TimeSpan step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(step, TimeSpan.Zero);
+
+        // SimTime = Start + Step * Steps: the start moves so that the copy is at this twin's simulated time.
+        var options = Options with { Step = step, Start = SimTime - TimeSpan.FromTicks(step.Ticks * Steps) };
+        var copy = new LineTwin(Line, options);
+        copy.CopyStateFrom(this, keepRandomStream: true);
+        return copy;
+    }
+
     private void CopyStateFrom(LineTwin source, bool keepRandomStream)
     {
         Steps = source.Steps;
@@ -51,6 +63,11 @@ public sealed partial class LineTwin
             if (source._stationIndex.TryGetValue(station.Id, out var s))
             {
                 station.CopyFrom(source._stations[s]);
+                if (keepRandomStream)
+                {
+                    station.CopyRandomFrom(source._stations[s]);
+                }
+
                 if (station.IsSource && !source._stations[s].IsSource)
                 {
                     StartGenerator(station);

@@ -193,7 +193,7 @@ public sealed partial class LineTwin
                 if (station.FailureBudget <= Epsilon)
                 {
                     station.Failed = true;
-                    station.RepairRemaining = Math.Max(MinimumDuration, Exponential(station.Definition.MeanTimeToRepairSeconds));
+                    station.RepairRemaining = Math.Max(MinimumDuration, Exponential(ref station.FailureRandom, station.Definition.MeanTimeToRepairSeconds));
                     events = true;
                 }
             }
@@ -218,7 +218,7 @@ public sealed partial class LineTwin
 
         if (station.IsInspection && station.Definition.RejectRate > 0)
         {
-            if (_rng.NextDouble() < station.Definition.RejectRate)
+            if (station.RejectRandom.NextDouble() < station.Definition.RejectRate)
             {
                 station.Rejected++;
                 station.RemoveSlot(slot);
@@ -230,7 +230,7 @@ public sealed partial class LineTwin
         return true;
     }
 
-    private void StartGenerator(StationRuntime station)
+    private static void StartGenerator(StationRuntime station)
     {
         var duration = SampleCycleTime(station);
         station.GeneratorDuration = duration;
@@ -238,7 +238,7 @@ public sealed partial class LineTwin
         station.GeneratorWaiting = false;
     }
 
-    private void FinishGenerator(StationRuntime station)
+    private static void FinishGenerator(StationRuntime station)
     {
         if (station.Count < station.Capacity)
         {
@@ -251,7 +251,7 @@ public sealed partial class LineTwin
         }
     }
 
-    private void AddGenerated(StationRuntime station)
+    private static void AddGenerated(StationRuntime station)
     {
         station.AddSlot(0, station.GeneratorDuration);
         station.Produced++;
@@ -351,10 +351,10 @@ public sealed partial class LineTwin
     /// factor as it is now. A stopped station starts no cycle but a source's first (at start or after a fork), which
     /// takes the unscaled time.
     /// </summary>
-    private double SampleCycleTime(StationRuntime station)
+    private static double SampleCycleTime(StationRuntime station)
     {
-        var u1 = _rng.NextDouble();
-        var u2 = _rng.NextDouble();
+        var u1 = station.CycleRandom.NextDouble();
+        var u2 = station.CycleRandom.NextDouble();
         var sampled = station.Definition.CycleTime?.Sample(u1, u2) ?? 0;
         var factor = station.Stopped ? 1.0 : station.CycleFactor;
         return Math.Max(MinimumDuration, (sampled + station.Wear) * factor);
@@ -363,8 +363,8 @@ public sealed partial class LineTwin
     private double SampleFailureBudget(StationRuntime station)
     {
         var rate = station.Definition.FailureRatePerHour;
-        return _randomFailures && rate > 0 ? Math.Max(MinimumDuration, Exponential(SecondsPerHour / rate)) : double.PositiveInfinity;
+        return _randomFailures && rate > 0 ? Math.Max(MinimumDuration, Exponential(ref station.FailureRandom, SecondsPerHour / rate)) : double.PositiveInfinity;
     }
 
-    private double Exponential(double mean) => -mean * Math.Log(1.0 - _rng.NextDouble());
+    private static double Exponential(ref Xoshiro256StarStar random, double mean) => -mean * Math.Log(1.0 - random.NextDouble());
 }

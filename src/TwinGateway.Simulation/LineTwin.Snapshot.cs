@@ -365,5 +365,8 @@ public sealed partial class LineTwin
 
             _faults.Add(fault);
         }
+
+        // Derived from the setpoints just read (_state): the cycle-time factors of the setpoint effects.
+        UpdateCycleFactors();
     }
 }

@@ -66,6 +66,11 @@ public sealed partial class LineTwin : ILineTwin
         _faultsView = _faults.AsReadOnly();
 
         _stations = BuildStations(line);
+        foreach (var station in _stations)
+        {
+            station.SeedRandom(Options.Seed);
+        }
+
         _robots = BuildRobots(line);
         for (var i = 0; i < line.Signals.Length; i++)
         {
@@ -118,6 +123,9 @@ public sealed partial class LineTwin : ILineTwin
     public DateTime SimTime => Options.Start + TimeSpan.FromTicks(Options.Step.Ticks * Steps);
 
     public long Steps { get; private set; }
+
+    /// <inheritdoc/>
+    public TimeSpan StepLength => Options.Step;
 
     /// <summary>Parts that left the line at its end (stations with no outgoing edge); scrap is not counted.</summary>
     public long PartsProduced { get; private set; }

@@ -98,6 +98,15 @@ internal sealed class RobotRuntime
         {
             writer.Write(joint);
         }
+
+        // Poses taught at run time (SetRobotPosition) differ from the definition's: every pose's joints are saved.
+        foreach (var pose in Poses)
+        {
+            foreach (var joint in pose)
+            {
+                writer.Write(joint);
+            }
+        }
     }
 
     /// <summary>Replaces the state with what <see cref="Write"/> wrote.</summary>
@@ -130,6 +139,14 @@ internal sealed class RobotRuntime
         for (var a = 0; a < axes; a++)
         {
             Joints[a] = reader.ReadDouble();
+        }
+
+        foreach (var pose in Poses)
+        {
+            for (var a = 0; a < pose.Length; a++)
+            {
+                pose[a] = reader.ReadDouble();
+            }
         }
     }
 

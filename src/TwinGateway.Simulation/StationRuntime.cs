@@ -77,6 +77,15 @@ internal sealed class StationRuntime
     /// <summary>A setpoint at or below 0 (an override of 0 %) stopped the station: like a held one, it neither processes, accepts nor releases parts.</summary>
     public bool Stopped => double.IsPositiveInfinity(CycleFactor);
 
+    /// <summary>
+    /// The station's own random streams: its cycle times, its failures and repairs, its rejects. One stream per process
+    /// and station (not one for the line) is what makes a baseline and a candidate run with the same seed comparable
+    /// (common random numbers): a change that retimes one station does not reshuffle the draws of every other.
+    /// </summary>
+    public Xoshiro256StarStar CycleRandom;
+    public Xoshiro256StarStar FailureRandom;
+    public Xoshiro256StarStar RejectRandom;
+
     public long Produced;
     public long Good;
     public long Rejected;
@@ -198,6 +207,21 @@ internal sealed class StationRuntime
         Count++;
     }
 
+    /// <summary>Starts the station's streams from the twin's seed and the station's id (not its position, so adding a station leaves the others' draws alone).</summary>
+    public void SeedRandom(ulong lineSeed)
+    {
+        // FNV-1a over the id's UTF-16 code units: stable across runs and machines (string.GetHashCode is not).
+        var key = 14695981039346656037UL;
+        foreach (var c in Id)
+        {
+            key = (key ^ c) * 1099511628211UL;
+        }
+
+        CycleRandom = new Xoshiro256StarStar(lineSeed ^ key ^ 0x1111111111111111UL);
+        FailureRandom = new Xoshiro256StarStar(lineSeed ^ key ^ 0x2222222222222222UL);
+        RejectRandom = new Xoshiro256StarStar(lineSeed ^ key ^ 0x3333333333333333UL);
+    }
+
     /// <summary>Writes the dynamic state above for a twin snapshot (<see cref="LineTwin.SaveState"/>); <see cref="Read"/> reads it back in this order.</summary>
     public void Write(BinaryWriter writer)
     {
@@ -226,6 +250,9 @@ internal sealed class StationRuntime
         writer.Write(HeatRate);
         writer.Write(Heat);
         writer.Write((byte)State);
+        CycleRandom.Write(writer);
+        FailureRandom.Write(writer);
+        RejectRandom.Write(writer);
     }
 
     /// <summary>Replaces the dynamic state with what <see cref="Write"/> wrote.</summary>
@@ -270,6 +297,17 @@ internal sealed class StationRuntime
         HeatRate = reader.ReadDouble();
         Heat = reader.ReadDouble();
         State = LineTwin.ReadEnum<StationState>(reader, $"station '{Id}' state");
+        CycleRandom = Xoshiro256StarStar.Read(reader);
+        FailureRandom = Xoshiro256StarStar.Read(reader);
+        RejectRandom = Xoshiro256StarStar.Read(reader);
+    }
+
+    /// <summary>Continues the other station's random streams (a fork that keeps its source's draws).</summary>
+    public void CopyRandomFrom(StationRuntime other)
+    {
+        CycleRandom = other.CycleRandom;
+        FailureRandom = other.FailureRandom;
+        RejectRandom = other.RejectRandom;
     }
 
     /// <summary>Takes over the dynamic state of the station with the same id in another twin.</summary>

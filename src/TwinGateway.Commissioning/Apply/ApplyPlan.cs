@@ -56,7 +56,7 @@ internal sealed record ApplyPlan(IReadOnlyList<ApplyTarget> Targets, LineDefinit
                         break;
                     }
 
-                    var (node, poseProblem) = PoseNode(robot, pose.Position);
+                    var (node, poseProblem) = PoseNode(robot, pose.Position, line);
                     if (node is null)
                     {
                         problems.Add($"operation {i + 1} (pose): {poseProblem}");
@@ -111,12 +111,22 @@ internal sealed record ApplyPlan(IReadOnlyList<ApplyTarget> Targets, LineDefinit
     /// operation fails before anything is written. When positions gain a node id, this returns
     /// <c>new ControllerNode(controllerOfTheRobot, position.NodeId, SignalDataType.Double, IsArray: true)</c>.
     /// </summary>
-    internal static (ControllerNode? Node, string? Problem) PoseNode(RobotDefinition robot, string positionName)
+    internal static (ControllerNode? Node, string? Problem) PoseNode(RobotDefinition robot, string positionName, LineDefinition line)
     {
         var position = robot.Positions.FirstOrDefault(p => string.Equals(p.Name, positionName, StringComparison.Ordinal));
-        return position is null
-            ? (null, $"robot {robot.Id} has no position '{positionName}' (it has: {string.Join(", ", robot.Positions.Select(p => p.Name))})")
-            : (null, $"robot {robot.Id} position {position.Name} has no nodeId: the line definition does not say which controller node holds it");
+        if (position is null)
+        {
+            return (null, $"robot {robot.Id} has no position '{positionName}' (it has: {string.Join(", ", robot.Positions.Select(p => p.Name))})");
+        }
+
+        if (position.NodeId is not { } nodeId)
+        {
+            return (null, $"robot {robot.Id} position {position.Name} has no nodeId: the line definition does not say which controller node holds it");
+        }
+
+        // The robot's controller: the one its axis position signals are on (null: the line's only controller).
+        var controller = robot.Axes.Select(a => a.PositionSignal is { } id ? line.FindSignal(id)?.ControllerId : null).FirstOrDefault(c => c is not null);
+        return (new ControllerNode(controller, nodeId, SignalDataType.Double, IsArray: true), null);
     }
 }
 

@@ -325,8 +325,11 @@ public static class ChangeChecks
             problem("pose", $"robot '{robot.Id}' has no position '{pose.Position}' (it has {Quote(robot.Positions.Select(p => p.Name))})");
         }
 
-        // TODO(c10): once RobotPosition carries the node id the pose is written to (another branch adds NodeId), report a
-        // position without one here: the gate could not apply the pose to the controller.
+        if (robot.Positions.FirstOrDefault(p => p.Name == pose.Position) is { NodeId: null })
+        {
+            problem("pose", $"robot '{robot.Id}' position '{pose.Position}' has no nodeId in the line definition: the gate cannot write it to the controller");
+        }
+
         if (pose.Joints.Length != robot.Axes.Length)
         {
             problem("joints", $"robot '{robot.Id}' has {robot.Axes.Length} axes ({string.Join(", ", robot.Axes.Select(a => a.Name))}); found {pose.Joints.Length} joint values");

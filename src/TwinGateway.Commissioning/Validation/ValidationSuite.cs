@@ -56,7 +56,7 @@ public sealed partial class ValidationSuite(TimeProvider? timeProvider = null)
         }
 
         var snapshot = request.Snapshot;
-        var step = MeasureStep(snapshot);
+        var step = snapshot.StepLength;
         if (step != policy.Step)
         {
             throw new ArgumentException(
@@ -239,19 +239,6 @@ public sealed partial class ValidationSuite(TimeProvider? timeProvider = null)
 
         touched.RemoveWhere(id => line.FindSignal(id) is null);
         return [.. touched];
-    }
-
-    private static TimeSpan MeasureStep(ILineTwin snapshot)
-    {
-        ILineTwin probe;
-        lock (snapshot)
-        {
-            probe = snapshot.ForkWhatIf(null, 0);
-        }
-
-        var before = probe.SimTime;
-        probe.Step();
-        return probe.SimTime - before;
     }
 
     private static CredibilityAssessment AssessCredibility(ImmutableArray<string> touched, IReadOnlyList<SignalCredibility> figures, CredibilityRule rule)

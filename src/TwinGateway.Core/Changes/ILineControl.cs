@@ -15,6 +15,9 @@ public interface ILineControl
     /// <summary>The definition the shadow twin runs now (a change's definition once it is adopted).</summary>
     LineDefinition Definition { get; }
 
+    /// <summary>True while every controller of the line has a connected session (writes can reach them).</summary>
+    bool IsConnected { get; }
+
     /// <summary>An independent copy of the shadow twin as of now, taken under the twin loop's lock: validation forks from it.</summary>
     ILineTwin SnapshotTwin();
 

@@ -19,6 +19,9 @@ public interface ILineTwin
     /// <summary>Steps taken since the start.</summary>
     long Steps { get; }
 
+    /// <summary>Simulated time per step.</summary>
+    TimeSpan StepLength { get; }
+
     /// <summary>The seed its random processes were started with.</summary>
     ulong Seed { get; }
 
@@ -73,6 +76,12 @@ public interface ILineTwin
     /// snapshot holds only the line's id and its station, signal, robot and interlock ids, to refuse another line).
     /// </summary>
     byte[] SaveState();
+
+    /// <summary>
+    /// An independent copy at this twin's state and simulated time that continues with steps of <paramref name="step"/>
+    /// (validation runs at a coarser step than the shadow loop): same mode, same random stream, same definition.
+    /// </summary>
+    ILineTwin WithStep(TimeSpan step);
 }
 
 /// <summary>How a twin is started: its seed, its step and the simulated time of its first step.</summary>

@@ -76,7 +76,9 @@ internal static class GatewayHost
         Validated<TelemetryOptions>(services, problems);
         if (gateway is not null)
         {
-            problems.AddRange(services.GetRequiredService<LineConfiguration>().Problems);
+            var lines = services.GetRequiredService<LineConfiguration>();
+            problems.AddRange(lines.Problems);
+            problems.AddRange(services.GetRequiredService<TwinGateway.Commissioning.Gate.ValidationPolicies>().Check(lines.Lines));
         }
         else if ((services.GetRequiredService<IConfiguration>().GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions()) is { } raw
             && !string.IsNullOrWhiteSpace(raw.LinesDirectory))
@@ -226,6 +228,7 @@ internal static class GatewayHost
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapGrpcService<ReplayGrpcService>();
         app.MapGrpcService<AuditGrpcService>();
+        app.MapGrpcService<CommissioningGrpcService>();
         app.MapGrpcService<UserGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

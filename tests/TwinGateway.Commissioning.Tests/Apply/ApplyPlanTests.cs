@@ -94,7 +94,7 @@ public sealed class ApplyPlanTests
     }
 
     [Fact]
-    public void A_pose_fails_clearly_until_robot_positions_name_their_node()
+    public void A_pose_of_a_position_without_a_node_id_fails_clearly()
     {
         ApplyPlan.Create(Change(new PoseOperation("robot2", "home", [10])), Line, null, out var problem);
         Assert.Equal("operation 1 (pose): robot robot2 position home has no nodeId: the line definition does not say which controller node holds it", problem);

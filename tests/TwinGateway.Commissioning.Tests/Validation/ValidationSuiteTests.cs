@@ -161,10 +161,11 @@ public sealed class ValidationSuiteTests
         var evidence = Run(Request(change));
 
         Assert.Equal(Core.Changes.ChangeClass.Safety, evidence.ChangeClass);
-        // The candidate ran on the moved pose: its part flow differs from the baseline's. (Its throughput verdict is left
-        // alone: a changed move timing consumes the twin's single random stream in another order, so the paired runs
-        // decorrelate and 4 seeds of 2 h cannot bound the difference within 2 %.)
-        Assert.NotEqual(evidence.Criteria[0].Baseline.ToArray(), evidence.Criteria[0].Candidate.ToArray());
+        // A pose moves the robot along another path within the same sampled cycle time; with each station drawing from
+        // its own random streams (common random numbers), the candidate's part flow is the baseline's, seed for seed,
+        // so the throughput criterion passes with a zero-width interval.
+        Assert.Equal(evidence.Criteria[0].Baseline.ToArray(), evidence.Criteria[0].Candidate.ToArray());
+        Assert.True(evidence.Criteria[0].Passed);
         Assert.Equal(6, evidence.Credibility.Signals.Length);
         Assert.All(evidence.Criteria.Where(c => c.Kind is "interlockViolations" or "axisLimitViolations"), c => Assert.True(c.Passed));
     }
@@ -279,7 +280,7 @@ public sealed class ValidationSuiteTests
         Assert.ThrowsAny<OperationCanceledException>(() => new ValidationSuite().Run(Request(SetChange("robot2.speedOverride", 100)), null, cancelled.Token));
     }
 
-    [Fact(Skip = "needs setpoint effects (branch c10-twin)")]
+    [Fact]
     public void Slowing_robot1_to_40_percent_fails_the_throughput_criterion()
     {
         var evidence = Run(Request(SetChange("robot1.speedOverride", 40)));

@@ -277,6 +277,10 @@ public sealed class SupervisionTests : IAsyncLifetime
             public ILineTwin ForkShadow(LineDefinition? changedLine) => new Twin(owner, inner.ForkShadow(changedLine));
 
             public byte[] SaveState() => inner.SaveState();
+
+            public TimeSpan StepLength => inner.StepLength;
+
+            public ILineTwin WithStep(TimeSpan step) => inner.WithStep(step);
         }
     }
 }
