@@ -88,11 +88,11 @@ public sealed partial class LineRuntime : ILineControl
 
     /// <inheritdoc/>
     /// <remarks>
-    /// The figures come from a <see cref="CredibilityRing"/> per numeric signal the twin models with a nominal range,
+    /// The figures come from a <see cref="CredibilityRing"/> per signal the twin can be compared on (<see cref="SignalComparison"/>),
     /// fed by the twin loop once per step with the latest Good real value against the expected value of that step. Per
     /// step, not per notification: a controller reports a value only when it changes, so a steady signal would
     /// otherwise have no samples in a quiet window, and a signal that changes often would weigh more than one that is
-    /// steady. Signals without a ring (unmodelled, not numeric, no range) have 0 samples and null figures.
+    /// steady. Signals without a ring (unmodelled, text, no range, running totals) have 0 samples and null figures.
     /// </remarks>
     public IReadOnlyList<SignalCredibility> GetCredibility(IEnumerable<string> signalIds, TimeSpan window)
     {
@@ -104,10 +104,7 @@ public sealed partial class LineRuntime : ILineControl
     }
 
     /// <summary>The nominal range width the residual of <paramref name="signal"/> is scaled by; 0 when it has no credibility record.</summary>
-    private static double CredibilityScale(SignalDefinition signal) =>
-        signal.Model is not null && signal.DataType.IsNumeric() && signal.NominalRange is { } range && range.High > range.Low
-            ? range.High - range.Low
-            : 0;
+    private static double CredibilityScale(SignalDefinition signal) => SignalComparison.Scale(signal);
 
     private void RecordCredibility(SignalState signal, SignalSnapshot snapshot, double expected, DateTimeOffset now)
     {

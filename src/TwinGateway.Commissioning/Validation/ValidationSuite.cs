@@ -237,7 +237,8 @@ public sealed partial class ValidationSuite(TimeProvider? timeProvider = null)
             }
         }
 
-        touched.RemoveWhere(id => line.FindSignal(id) is null);
+        // Only signals the real line and the twin can be compared on (SignalComparison) can show how credible the twin is.
+        touched.RemoveWhere(id => line.FindSignal(id) is not { } signal || !SignalComparison.IsComparable(signal));
         return [.. touched];
     }
 
