@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using TwinGateway.Core.Changes;
 using TwinGateway.Core.Lines;
+using TwinGateway.Core.Twins;
 
 namespace TwinGateway.Commissioning.Apply;
 
@@ -99,7 +100,7 @@ internal sealed record ApplyPlan(IReadOnlyList<ApplyTarget> Targets, LineDefinit
 
         var verify = (definition ?? line).Signals
             .Where(s => touched.Contains(s.Id) || (s.StationId is { } station && stations.Contains(station)))
-            .Where(s => s.Model is not null && s.DataType.IsNumeric() && s.NominalRange is { } range && range.High > range.Low)
+            .Where(SignalComparison.IsComparable)
             .Select(s => s.Id)
             .ToList();
         return new ApplyPlan(targets, definition, verify);
