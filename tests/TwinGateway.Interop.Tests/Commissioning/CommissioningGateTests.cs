@@ -4,6 +4,7 @@ using TwinGateway.Core.Identity;
 using TwinGateway.OpcUa.Client;
 using TwinGateway.OpcUa.Types;
 using Xunit.Abstractions;
+using StatusCode = Grpc.Core.StatusCode;
 
 namespace TwinGateway.Interop.Tests.Commissioning;
 
@@ -155,5 +156,144 @@ public sealed class CommissioningGateTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(
             [("submitted", "erin", "human"), ("validated", "erin", "physics"), ("approved", "ada", "human"), ("applying", "erin", "human"), ("applied", "erin", "human"), ("verified", "erin", "physics")],
             kinds);
+    }
+
+    private static ChangeSpec PoseChange(string position, params double[] joints) => new()
+    {
+        Line = "demo-line",
+        Title = "move " + position,
+        Reason = "test",
+        Operations = { new Operation { Pose = new PoseOperation { Position = position, Joints = { joints } } } },
+    };
+
+    private static async Task<RpcException> RefusedAsync(Func<Task> call, StatusCode expected)
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.True(ex.StatusCode == expected, $"expected {expected}, got {ex.StatusCode}: {ex.Status.Detail}");
+        return ex;
+    }
+
+    [Fact]
+    public async Task A_change_that_makes_robot_1_the_bottleneck_is_rejected_by_validation_naming_throughput()
+    {
+        var submitted = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot1.speedOverride", 40) });
+        var result = await ValidateAsync(_erin, submitted.Id);
+
+        Assert.Equal("rejected-by-validation", result.State);
+        Assert.Equal("fail", result.Validation.Verdict);
+        var throughput = Assert.Single(result.Validation.Criteria, c => c.Name == "throughput");
+        Assert.False(throughput.Passed);
+        Assert.True(throughput.DifferenceHigh < 0, "the whole interval of the difference lies below zero");
+        Assert.Contains("throughput", result.Outcome, StringComparison.Ordinal);
+        await RefusedAsync(() => _ada.ApproveChangeAsync(new ApproveChangeRequest { Id = submitted.Id }).ResponseAsync, StatusCode.FailedPrecondition);
+
+        var entries = (await _audit.ListEntriesAsync(new ListAuditEntriesRequest { Change = submitted.Id })).Entries;
+        var failed = Assert.Single(entries, e => e.Kind == "rejected-by-validation");
+        Assert.Equal("physics", failed.Authority);
+        Assert.Contains("throughput", failed.Payload, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_robot_position_outside_an_axis_limit_is_refused_at_submission_naming_the_axis()
+    {
+        var ex = await RefusedAsync(() => _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = PoseChange("robot1.pickBuffer", -60, 50, 70, 0, 65, -60) }).ResponseAsync,
+            StatusCode.InvalidArgument);
+        Assert.Contains("a2", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("20", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty((await _erin.ListChangesAsync(new ListChangesRequest())).Changes);
+    }
+
+    [Fact]
+    public async Task A_change_that_breaks_an_interlock_fails_validation_on_the_interlock_criterion()
+    {
+        // cnc1-spindle-rating: in automatic mode the spindle is never commanded above 11,000 rpm (its range goes to 12,000).
+        var submitted = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("cnc1.spindleSpeedSetpoint", 11500) });
+        Assert.Equal("safety", submitted.ChangeClass);
+        var result = await ValidateAsync(_erin, submitted.Id);
+
+        Assert.Equal("rejected-by-validation", result.State);
+        var interlocks = Assert.Single(result.Validation.Criteria, c => c.Name == "interlockViolations");
+        Assert.False(interlocks.Passed);
+        Assert.True(interlocks.Candidate > 0);
+        Assert.Equal(0, interlocks.Baseline);
+    }
+
+    [Fact]
+    public async Task Approving_your_own_change_is_refused()
+    {
+        var eve = new CommissioningService.CommissioningServiceClient(_gateway.CallInvokerFor(await _gateway.AddUserAsync("eve", Role.Engineer, Role.Approver)));
+        var submitted = await eve.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot2.speedOverride", 95) });
+        Assert.Equal("validated", (await ValidateAsync(eve, submitted.Id)).State);
+
+        var ex = await RefusedAsync(() => eve.ApproveChangeAsync(new ApproveChangeRequest { Id = submitted.Id }).ResponseAsync, StatusCode.PermissionDenied);
+        Assert.Contains("submitted this change", ex.Status.Detail, StringComparison.Ordinal);
+        var change = await eve.GetChangeAsync(new GetChangeRequest { Id = submitted.Id });
+        Assert.Equal("validated", change.State);
+        Assert.Empty(change.Approvals);
+    }
+
+    [Fact]
+    public async Task An_approval_given_before_the_change_was_edited_no_longer_counts()
+    {
+        var submitted = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot2.speedOverride", 90) });
+        await ValidateAsync(_erin, submitted.Id);
+        Assert.Equal("approved", (await _ada.ApproveChangeAsync(new ApproveChangeRequest { Id = submitted.Id })).State);
+
+        var edited = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot2.speedOverride", 80), Replaces = submitted.Id });
+        Assert.Equal(submitted.Id, edited.Id);
+        Assert.Equal("draft", edited.State);
+        Assert.NotEqual(submitted.ContentHash, edited.ContentHash);
+        Assert.Equal("validated", (await ValidateAsync(_erin, submitted.Id)).State);
+
+        var change = await _erin.GetChangeAsync(new GetChangeRequest { Id = submitted.Id });
+        var approval = Assert.Single(change.Approvals);
+        Assert.False(approval.Counts);
+        Assert.Contains(change.ApprovalsMissing, m => m.Contains("0 of 1", StringComparison.Ordinal));
+        await RefusedAsync(() => ApplyAsync(_erin, submitted.Id), StatusCode.FailedPrecondition);
+        Assert.Equal(100, await ReadPlcAsync("robot2.speedOverride"));
+    }
+
+    [Fact]
+    public async Task A_safety_change_needs_two_approvals_one_with_the_safety_role_and_the_line_out_of_automatic_mode()
+    {
+        var submitted = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = PoseChange("robot1.pickBuffer", -60, -40, 70, 0, 65, -60) });
+        Assert.Equal("safety", submitted.ChangeClass);
+        Assert.Equal("validated", (await ValidateAsync(_erin, submitted.Id)).State);
+
+        var once = await _ada.ApproveChangeAsync(new ApproveChangeRequest { Id = submitted.Id });
+        Assert.Equal("validated", once.State);
+        Assert.Contains(once.ApprovalsMissing, m => m.Contains("safety role", StringComparison.Ordinal));
+        var twice = await _sam.ApproveChangeAsync(new ApproveChangeRequest { Id = submitted.Id });
+        Assert.Equal("approved", twice.State);
+
+        // The line runs in automatic mode: the policy applies safety-related changes only with line.autoMode off.
+        var ex = await RefusedAsync(() => ApplyAsync(_erin, submitted.Id), StatusCode.FailedPrecondition);
+        Assert.Contains("line.autoMode", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("approved", (await _erin.GetChangeAsync(new GetChangeRequest { Id = submitted.Id })).State);
+    }
+
+    [Fact]
+    public async Task A_change_whose_verification_fails_on_the_line_is_rolled_back_and_the_plc_holds_the_previous_value()
+    {
+        var submitted = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot2.speedOverride", 90) });
+        Assert.Equal("validated", (await ValidateAsync(_erin, submitted.Id)).State);
+        await _ada.ApproveChangeAsync(new ApproveChangeRequest { Id = submitted.Id });
+
+        // A fault the twin does not know: robot 2's vacuum sensor reads 60 kPa off (its range is 90 kPa wide).
+        await using (var plc = await OpcUaClient.ConnectAsync($"opc.tcp://127.0.0.1:{_gateway.PlcPort}"))
+        {
+            var result = await plc.CallMethodAsync(NodeId.Parse("ns=1;s=DemoLine.Faults"), NodeId.Parse("ns=1;s=DemoLine.Faults.InjectSensorOffset"),
+                new Variant("robot2.vacuum"), new Variant(60.0));
+            Assert.True(result.StatusCode.IsGood, result.StatusCode.ToString());
+        }
+
+        var (rolledBack, steps) = await ApplyAsync(_erin, submitted.Id);
+        Assert.Equal("rolled-back", rolledBack.State);
+        Assert.Contains("robot2.vacuum", rolledBack.Outcome, StringComparison.Ordinal);
+        Assert.Equal(["verifying", "rolling-back", "rolled-back"], steps.SkipWhile(s => s != "verifying").Where(s => s is "verifying" or "rolling-back" or "rolled-back"));
+        Assert.Equal(100, await ReadPlcAsync("robot2.speedOverride"));
+        var entries = (await _audit.ListEntriesAsync(new ListAuditEntriesRequest { Change = submitted.Id })).Entries;
+        Assert.Equal("rolled-back", entries[^1].Kind);
+        Assert.True((await _audit.VerifyChainAsync(new VerifyChainRequest())).Valid);
     }
 }
