@@ -21,7 +21,7 @@ public sealed class DemoLineTests
         Assert.InRange(Demo.Stations.Length, 6, 10);
         Assert.Equal(2, Demo.Robots.Length);
         Assert.InRange(Demo.Signals.Length, 180, 230);
-        Assert.InRange(Demo.Interlocks.Length, 2, 3);
+        Assert.InRange(Demo.Interlocks.Length, 2, 4);
         Assert.All(Demo.Robots, r => Assert.Equal(6, r.Axes.Length));
     }
 

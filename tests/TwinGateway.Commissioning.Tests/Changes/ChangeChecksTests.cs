@@ -211,7 +211,7 @@ public sealed class ChangeChecksTests
         var notByDefault = ChangeChecks.Classify(Change(Set("line.shiftTarget", ChangeValue.Of(650))), Line);
 
         Assert.Equal(ChangeClass.Safety, autoMode.Class);
-        Assert.Contains("interlock 'cnc1-door-spindle' reads", Assert.Single(autoMode.Deciding).Reason, StringComparison.Ordinal);
+        Assert.Contains("interlock 'cnc1-door-spindle'", Assert.Single(autoMode.Deciding).Reason, StringComparison.Ordinal);
         Assert.Equal(ChangeClass.Safety, byPattern.Class);
         Assert.Contains("safetySignals pattern 'line.shift*'", Assert.Single(byPattern.Deciding).Reason, StringComparison.Ordinal);
         Assert.Equal(ChangeClass.Process, notByDefault.Class);
