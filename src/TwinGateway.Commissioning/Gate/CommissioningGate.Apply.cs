@@ -137,6 +137,48 @@ public sealed partial class CommissioningGate
         }
     }
 
+    /// <summary>
+    /// At start, the shadow twins take up the definitions their lines had when the gateway stopped: every applied change
+    /// with a definition or pose operation, oldest first, over the line file the gateway loaded (the files themselves are
+    /// the engineer's; a change never rewrites them).
+    /// </summary>
+    public async Task ReadoptAppliedDefinitionsAsync(CancellationToken cancellationToken)
+    {
+        var applied = await _store.ListAsync(null, [ChangeState.Applied], cancellationToken).ConfigureAwait(false);
+        foreach (var line in applied.GroupBy(c => c.LineId, StringComparer.Ordinal))
+        {
+            if (_lines.Find(line.Key) is not { } control)
+            {
+                continue;
+            }
+
+            var definition = control.Definition;
+            string? text = null;
+            var count = 0;
+            foreach (var record in line.OrderBy(c => c.UpdatedAt))
+            {
+                var request = ChangeJson.Read(record.SpecJson);
+                if (CandidateLine.Build(request, definition) is { } candidate)
+                {
+                    definition = candidate;
+                    count++;
+                    text = request.Operations.OfType<DefinitionOperation>().LastOrDefault()?.Text ?? text;
+                }
+            }
+
+            if (count > 0)
+            {
+                control.AdoptDefinition(definition);
+                if (text is not null)
+                {
+                    _adoptedText[line.Key] = text;
+                }
+
+                Log.Readopted(_logger, line.Key, count);
+            }
+        }
+    }
+
     /// <summary>Records how an apply ended: the final state, the audit entries, the adopted definition's text.</summary>
     private async Task<ChangeView> FinishAsync(string id, ApplyOutcome outcome, ChangeRequest request, string actor, string how)
     {

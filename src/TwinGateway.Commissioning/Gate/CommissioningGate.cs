@@ -424,6 +424,9 @@ public sealed partial class CommissioningGate : IAsyncDisposable
         [LoggerMessage(EventId = 6106, Level = LogLevel.Warning, Message = "Change {ChangeId} was interrupted while {State}; finishing it: {Result}: {Reason}")]
         public static partial void Recovered(ILogger logger, string changeId, string state, string result, string reason);
 
+        [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "Line {LineId}: the twin runs the definition of {Count} applied change(s) again")]
+        public static partial void Readopted(ILogger logger, string lineId, int count);
+
         [LoggerMessage(EventId = 6107, Level = LogLevel.Error, Message = "Change {ChangeId} was interrupted while {State} and cannot be finished now: {Reason}")]
         public static partial void RecoveryFailed(ILogger logger, string changeId, string state, string reason);
     }

@@ -82,6 +82,7 @@ internal sealed partial class CommissioningStartup(CommissioningRuntime runtime,
         try
         {
             var gate = await runtime.GetGateAsync(stoppingToken).ConfigureAwait(false);
+            await gate.ReadoptAppliedDefinitionsAsync(stoppingToken).ConfigureAwait(false);
             await gate.RecoverAsync(TimeSpan.FromSeconds(Math.Max(0.1, options.Value.RecoveryRetrySeconds)), stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -88,10 +88,11 @@ public sealed class LineControlTests : IAsyncLifetime
         var cleared = await line.CallAsync(new ControllerCall("plc1", "ns=1;s=DemoLine.Faults", "ns=1;s=DemoLine.Faults.ClearFaults", []), CancellationToken.None);
         Assert.Null(cleared.Problem);
 
-        // The twin's copy is independent and runs the same definition; an unmodelled Boolean has no credibility record.
+        // The twin's copy is independent and runs the same definition; a running total (counted from when each side
+        // started) has no credibility record.
         var snapshot = line.SnapshotTwin();
         Assert.Same(line.Definition, snapshot.Line);
-        Assert.Equal(0, Assert.Single(line.GetCredibility(["robot2.gripperClosed"], TimeSpan.FromSeconds(5))).Samples);
+        Assert.Equal(0, Assert.Single(line.GetCredibility(["robot2.partsProduced"], TimeSpan.FromSeconds(5))).Samples);
         Assert.Null(Assert.Single(line.GetCredibility(["no.such"], TimeSpan.FromSeconds(5))).MeanScaledError);
     }
 }
