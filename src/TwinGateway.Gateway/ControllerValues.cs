@@ -161,7 +161,7 @@ internal static class ControllerValues
             return false;
         }
 
-        var (min, max) = RangeOf(node.DataType);
+        var (min, max) = node.DataType.IntegerRange();
 
         // Int64 and UInt64 limits are not exact doubles: 2^63 and 2^64 are the first values outside.
         var outside = node.DataType switch
@@ -190,18 +190,6 @@ internal static class ControllerValues
         };
         return true;
     }
-
-    private static (double Min, double Max) RangeOf(SignalDataType type) => type switch
-    {
-        SignalDataType.SByte => (sbyte.MinValue, sbyte.MaxValue),
-        SignalDataType.Byte => (byte.MinValue, byte.MaxValue),
-        SignalDataType.Int16 => (short.MinValue, short.MaxValue),
-        SignalDataType.UInt16 => (ushort.MinValue, ushort.MaxValue),
-        SignalDataType.Int32 => (int.MinValue, int.MaxValue),
-        SignalDataType.UInt32 => (uint.MinValue, uint.MaxValue),
-        SignalDataType.Int64 => (long.MinValue, long.MaxValue),
-        _ => (ulong.MinValue, ulong.MaxValue),
-    };
 
     private static bool FitsFloat(double value) => double.IsFinite(value) && Math.Abs(value) <= float.MaxValue;
 

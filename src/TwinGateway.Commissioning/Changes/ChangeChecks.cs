@@ -248,7 +248,7 @@ public static class ChangeChecks
                 return $"signal '{signal.Id}' is {type}: expected a whole number, found {ChangeHash.FormatNumber(number)}";
             }
 
-            var (low, high) = IntegerRange(type);
+            var (low, high) = type.IntegerRange();
             if (number < low || number > high)
             {
                 return $"signal '{signal.Id}' is {type}: {ChangeHash.FormatNumber(number)} is outside the type's range {ChangeHash.FormatNumber(low)} to {ChangeHash.FormatNumber(high)}";
@@ -266,18 +266,6 @@ public static class ChangeChecks
 
         return null;
     }
-
-    private static (double Low, double High) IntegerRange(SignalDataType type) => type switch
-    {
-        SignalDataType.SByte => (sbyte.MinValue, sbyte.MaxValue),
-        SignalDataType.Byte => (byte.MinValue, byte.MaxValue),
-        SignalDataType.Int16 => (short.MinValue, short.MaxValue),
-        SignalDataType.UInt16 => (ushort.MinValue, ushort.MaxValue),
-        SignalDataType.Int32 => (int.MinValue, int.MaxValue),
-        SignalDataType.UInt32 => (uint.MinValue, uint.MaxValue),
-        SignalDataType.Int64 => (long.MinValue, long.MaxValue),
-        _ => (ulong.MinValue, ulong.MaxValue),
-    };
 
     private static string Describe(ChangeValue value) => value.Kind switch
     {

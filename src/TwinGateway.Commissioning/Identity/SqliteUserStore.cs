@@ -63,53 +63,8 @@ public sealed class SqliteUserStore : IUserStore
     {
         ArgumentException.ThrowIfNullOrEmpty(dataFolder);
         var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dataFolder, FileName));
-        try
-        {
-            Directory.CreateDirectory(dataFolder);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new UserStoreException($"the user store's folder '{System.IO.Path.GetFullPath(dataFolder)}' cannot be created: {ex.Message}", ex);
-        }
-
-        var builder = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-
-            // One connection for the store's lifetime; no pool, so disposing the store really closes the file.
-            Pooling = false,
-            DefaultTimeout = (int)Math.Ceiling((busyTimeout ?? TimeSpan.FromSeconds(30)).TotalSeconds),
-        };
-        var connection = new SqliteConnection(builder.ToString());
-        try
-        {
-            connection.Open();
-            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-            using (var version = connection.CreateCommand())
-            {
-                version.CommandText = "PRAGMA user_version";
-                var found = Convert.ToInt32(version.ExecuteScalar(), CultureInfo.InvariantCulture);
-                if (found > SchemaVersion)
-                {
-                    throw new UserStoreException(
-                        $"the user store '{path}' has schema version {found}, newer than this twingw's {SchemaVersion}: run the twingw that wrote it, or a newer one");
-                }
-            }
-
-            Execute(connection, Schema + $"PRAGMA user_version = {SchemaVersion};");
-        }
-        catch (SqliteException ex)
-        {
-            connection.Dispose();
-            throw new UserStoreException($"the user store '{path}' cannot be opened: {ex.Message}", ex);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-
+        var connection = SqliteRecordFile.Open(path, "the user store", Schema, SchemaVersion, busyTimeout ?? TimeSpan.FromSeconds(30),
+            (message, inner) => inner is null ? new UserStoreException(message) : new UserStoreException(message, inner));
         return new SqliteUserStore(connection, path, time ?? TimeProvider.System);
     }
 
@@ -286,13 +241,6 @@ public sealed class SqliteUserStore : IUserStore
 
     /// <summary>To the millisecond, so a time reads back equal to the one written.</summary>
     private static DateTimeOffset Truncate(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -68,46 +68,13 @@ public sealed class SqliteChangeStore : IChangeStore
 
     /// <summary>Opens (or creates) <c>changes.db</c> in <paramref name="dataFolder"/>.</summary>
     /// <exception cref="ChangeStoreException">The file is not a database, or one of a newer schema.</exception>
-    public static async Task<SqliteChangeStore> OpenAsync(string dataFolder, CancellationToken cancellationToken = default)
+    public static Task<SqliteChangeStore> OpenAsync(string dataFolder, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataFolder);
-        Directory.CreateDirectory(dataFolder);
-        var path = System.IO.Path.Combine(dataFolder, FileName);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", cancellationToken).ConfigureAwait(false);
-            using (var version = connection.CreateCommand())
-            {
-                version.CommandText = "PRAGMA user_version";
-                var found = (long)(await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                if (found > SchemaVersion)
-                {
-                    throw new ChangeStoreException($"the change store '{path}' has schema version {found}, newer than this gateway's {SchemaVersion}: run the newer gateway, or restore a backup");
-                }
-            }
-
-            await ExecuteAsync(connection, Schema + $"PRAGMA user_version = {SchemaVersion};", cancellationToken).ConfigureAwait(false);
-        }
-        catch (SqliteException ex)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw new ChangeStoreException($"the change store '{path}' cannot be opened: {ex.Message}", ex);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return new SqliteChangeStore(connection, path);
+        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dataFolder, FileName));
+        var connection = SqliteRecordFile.Open(path, "the change store", Schema, SchemaVersion, TimeSpan.FromSeconds(30),
+            (message, inner) => inner is null ? new ChangeStoreException(message) : new ChangeStoreException(message, inner));
+        return Task.FromResult(new SqliteChangeStore(connection, path));
     }
 
     public Task AddAsync(ChangeRecord change, CancellationToken cancellationToken = default)
@@ -326,13 +293,6 @@ public sealed class SqliteChangeStore : IChangeStore
         }
 
         return list;
-    }
-
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

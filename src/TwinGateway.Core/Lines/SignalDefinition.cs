@@ -42,6 +42,19 @@ public static class SignalDataTypes
 
     /// <summary>The integer types (SByte to UInt64): counters and state codes.</summary>
     public static bool IsInteger(this SignalDataType type) => type is >= SignalDataType.SByte and <= SignalDataType.UInt64;
+
+    /// <summary>The smallest and largest value an integer type holds (as doubles; UInt64 for any other type).</summary>
+    public static (double Min, double Max) IntegerRange(this SignalDataType type) => type switch
+    {
+        SignalDataType.SByte => (sbyte.MinValue, sbyte.MaxValue),
+        SignalDataType.Byte => (byte.MinValue, byte.MaxValue),
+        SignalDataType.Int16 => (short.MinValue, short.MaxValue),
+        SignalDataType.UInt16 => (ushort.MinValue, ushort.MaxValue),
+        SignalDataType.Int32 => (int.MinValue, int.MaxValue),
+        SignalDataType.UInt32 => (uint.MinValue, uint.MaxValue),
+        SignalDataType.Int64 => (long.MinValue, long.MaxValue),
+        _ => (ulong.MinValue, ulong.MaxValue),
+    };
 }
 
 /// <summary>The range a signal's value stays in during normal operation, in the signal's unit.</summary>
