@@ -152,12 +152,24 @@ public static class EvidenceBundle
             return new BundleCheck(checks.ToImmutable());
         }
 
-        var manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(manifestBytes) ?? [];
-        var bad = manifest.Where(m => !files.TryGetValue(m.Key, out var bytes) || Convert.ToHexStringLower(SHA256.HashData(bytes)) != m.Value).Select(m => m.Key).ToList();
-        var extra = files.Keys.Where(k => k != Manifest && !manifest.ContainsKey(k)).ToList();
-        Add("manifest", bad.Count == 0 && extra.Count == 0, bad.Count == 0 && extra.Count == 0
-            ? $"{manifest.Count} files, each matching its SHA-256"
-            : $"{string.Join(", ", bad.Select(b => b + " changed or missing").Concat(extra.Select(e => e + " not in the manifest")))}");
+        Dictionary<string, string>? manifest = null;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(manifestBytes) ?? [];
+        }
+        catch (JsonException ex)
+        {
+            Add("manifest", false, $"{Manifest} does not read as the gateway wrote it: {ex.Message}");
+        }
+
+        if (manifest is not null)
+        {
+            var bad = manifest.Where(m => !files.TryGetValue(m.Key, out var bytes) || Convert.ToHexStringLower(SHA256.HashData(bytes)) != m.Value).Select(m => m.Key).ToList();
+            var extra = files.Keys.Where(k => k != Manifest && !manifest.ContainsKey(k)).ToList();
+            Add("manifest", bad.Count == 0 && extra.Count == 0, bad.Count == 0 && extra.Count == 0
+                ? $"{manifest.Count} files, each matching its SHA-256"
+                : $"{string.Join(", ", bad.Select(b => b + " changed or missing").Concat(extra.Select(e => e + " not in the manifest")))}");
+        }
 
         // A file changed after export may no longer parse: that is a failed check (the manifest above already names the
         // file), never an exception.

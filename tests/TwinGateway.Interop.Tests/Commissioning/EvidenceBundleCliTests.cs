@@ -86,5 +86,35 @@ public sealed class EvidenceBundleCliTests(ITestOutputHelper output) : IAsyncLif
             Assert.Contains("FAIL  manifest: evidence.json changed", text.StdOut, StringComparison.Ordinal);
             Assert.Contains("the bundle does NOT check out", text.StdOut, StringComparison.Ordinal);
         }
+
+        // One byte of the manifest itself, so that it is no longer JSON: the manifest check fails, the rest still run.
+        var manifestTampered = Path.Combine(_line.Folder, "manifest.zip");
+        File.Copy(bundle, manifestTampered);
+        using (var archive = ZipFile.Open(manifestTampered, ZipArchiveMode.Update))
+        {
+            var entry = archive.GetEntry("manifest.json")!;
+            byte[] bytes;
+            using (var read = entry.Open())
+            using (var copy = new MemoryStream())
+            {
+                read.CopyTo(copy);
+                bytes = copy.ToArray();
+            }
+
+            Assert.Equal((byte)'{', bytes[0]);
+            bytes[0] = (byte)'[';
+            entry.Delete();
+            using var write = archive.CreateEntry("manifest.json").Open();
+            write.Write(bytes);
+        }
+
+        var manifestCaught = await _line.CliAsync(null, "change", "reproduce", manifestTampered, "--json");
+        output.WriteLine(manifestCaught.StdOut + manifestCaught.StdErr);
+        Assert.True(manifestCaught.ExitCode == 1, manifestCaught.ToString());
+        Assert.DoesNotContain("   at ", manifestCaught.StdOut + manifestCaught.StdErr, StringComparison.Ordinal);
+        var manifestCheck = manifestCaught.JsonLines.Single(c => c.GetProperty("check").GetString() == "manifest");
+        Assert.False(manifestCheck.GetProperty("passed").GetBoolean());
+        Assert.Contains("manifest.json does not read", manifestCheck.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(manifestCaught.JsonLines, c => c.GetProperty("check").GetString() == "validation re-run" && c.GetProperty("passed").GetBoolean());
     }
 }
