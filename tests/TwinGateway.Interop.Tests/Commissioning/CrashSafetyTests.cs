@@ -60,10 +60,12 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.False(plc.HasExited, "the PLC process went down with the gateway");
         Assert.Equal(90, await _line.ReadPlcSpeedAsync());
 
-        // The client loses its stream without a result: it says so and exits 2.
+        // The client loses its stream without a result: it says so, where to look, and exits 2.
         var applyExit = await apply.WaitForExitAsync(TimeSpan.FromSeconds(60));
         output.WriteLine($"change apply exited {applyExit}:\n{apply.Output}");
         Assert.Equal(2, applyExit);
+        Assert.Contains("the gateway went away during the apply", apply.Output, StringComparison.Ordinal);
+        Assert.Contains($"twingw change show {id}", apply.Output, StringComparison.Ordinal);
 
         // Started again on the same working directory, data folder and ports: it finishes the interrupted apply.
         var restarted = _line.Start(null, "run");
