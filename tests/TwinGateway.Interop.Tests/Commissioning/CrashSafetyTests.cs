@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Text.Json;
+using TwinGateway.Commissioning.Apply;
+using TwinGateway.Commissioning.Store;
 using Xunit.Abstractions;
 
 namespace TwinGateway.Interop.Tests.Commissioning;
@@ -9,11 +12,6 @@ namespace TwinGateway.Interop.Tests.Commissioning;
 /// SIGKILL while a change is being verified and started again on the same folder and ports; the change is driven with
 /// the <c>twingw change</c> commands and the PLC read straight with our OPC UA client.
 /// </summary>
-/// <remarks>
-/// A kill after the verification passed but before the change was marked applied is not timed here: that window is a
-/// few milliseconds between two store writes, which no outside process can hit reliably. The in-process ApplyTests
-/// cover the recovery of a journal that ends in Verified.
-/// </remarks>
 public sealed class CrashSafetyTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly ProcessLine _line = new(output);
@@ -22,8 +20,13 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _line.DisposeAsync();
 
-    [Fact]
-    public async Task The_gateway_killed_while_verifying_and_restarted_rolls_the_change_back_reports_and_audits_it()
+    private sealed record Killed(string Id, string Erin, TwingwBackground Plc, double Before);
+
+    /// <summary>
+    /// Users, the PLC process and a gateway; robot2-speed-90 submitted, validated, approved and applied (in the
+    /// background) until the gateway verifies with 90 on the PLC; then SIGKILL to the gateway (the PLC lives on).
+    /// </summary>
+    private async Task<Killed> ApplyUntilVerifyingThenKillAsync()
     {
         _line.WriteWorkingDirectory(verificationWindowSeconds: 60);
         var erin = await _line.AddUserAsync("erin", "engineer");
@@ -67,25 +70,36 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("the gateway went away during the apply", apply.Output, StringComparison.Ordinal);
         Assert.Contains($"twingw change show {id}", apply.Output, StringComparison.Ordinal);
 
-        // Started again on the same working directory, data folder and ports: it finishes the interrupted apply.
+        return new Killed(id, erin, plc, before);
+    }
+
+    /// <summary>Starts the gateway again on the same working directory, data folder and ports, and waits (bounded) until it finished the interrupted apply.</summary>
+    private async Task<(TwingwBackground Gateway, TwinGateway.Api.V1.Change Final)> RestartUntilFinalAsync(string id, string token)
+    {
         var restarted = _line.Start(null, "run");
-        watch.Restart();
-        TwinGateway.Api.V1.Change? final = null;
+        var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(60))
         {
             Assert.False(restarted.HasExited, $"the restarted gateway exited:\n{restarted.Output}");
-            var change = await _line.TryGetChangeAsync(erin, id);
+            var change = await _line.TryGetChangeAsync(token, id);
             if (change?.State is "rolled-back" or "applied" or "failed")
             {
-                final = change;
-                break;
+                output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {watch.Elapsed.TotalSeconds:0.0} s after the restart: {change.State}: {change.Outcome}");
+                return (restarted, change);
             }
 
             await Task.Delay(250);
         }
 
-        Assert.True(final is not null, $"change {id} was not final within 60 s of the restart:\n{restarted.Output}");
-        output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {watch.Elapsed.TotalSeconds:0.0} s after the restart: {final.State}: {final.Outcome}");
+        throw new TimeoutException($"change {id} was not final within 60 s of the restart:\n{restarted.Output}");
+    }
+
+    [Fact]
+    public async Task The_gateway_killed_while_verifying_and_restarted_rolls_the_change_back_reports_and_audits_it()
+    {
+        var (id, erin, _, before) = await ApplyUntilVerifyingThenKillAsync();
+
+        var (restarted, final) = await RestartUntilFinalAsync(id, erin);
 
         // The verification had not passed: the previous value is back on the PLC.
         Assert.Equal("rolled-back", final.State);
@@ -114,5 +128,38 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IAsyncLifetime
         await restarted.KillAsync();
         var offline = await _line.CliAsync(null, "audit", "verify", "--data", _line.DataFolder);
         Assert.True(offline.ExitCode == 0, offline.ToString());
+    }
+
+    /// <summary>
+    /// The other branch: the gateway dies after its verification passed but before it marked the change applied. That
+    /// window (two store writes) cannot be hit from outside, so the journal is left as that crash leaves it: killed
+    /// while verifying, then the step the applier writes when verification passes is appended to the journal in the
+    /// data folder, as the dead gateway would have written it. The restarted gateway must keep the change (no rollback).
+    /// </summary>
+    [Fact]
+    public async Task The_gateway_killed_after_verification_passed_and_restarted_reports_the_change_applied_and_keeps_it()
+    {
+        var (id, erin, _, _) = await ApplyUntilVerifyingThenKillAsync();
+        await using (var store = await SqliteChangeStore.OpenAsync(_line.DataFolder))
+        {
+            var journal = await store.GetJournalAsync(id);
+            Assert.Equal("Verifying", journal[^1].Kind);
+            await store.AppendJournalAsync(id, nameof(ApplyStepKind.Verified), DateTimeOffset.UtcNow,
+                JsonSerializer.Serialize(new { Message = "within the limit (written by the test: the crash came right after)", Index = (int?)null, Detail = (string?)null }));
+        }
+
+        var (_, final) = await RestartUntilFinalAsync(id, erin);
+
+        Assert.Equal("applied", final.State);
+        Assert.Equal(90, await _line.ReadPlcSpeedAsync());
+        Assert.Contains("verification had passed", final.Outcome, StringComparison.Ordinal);
+
+        var listed = await _line.CliAsync(erin, "audit", "list", "--change", id, "--server", _line.Server, "--json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        var entries = listed.JsonLines.Select(e => (Kind: e.GetProperty("kind").GetString(), Actor: e.GetProperty("actor").GetString())).ToList();
+        Assert.Equal([("submitted", "erin"), ("validated", "erin"), ("approved", "ada"), ("applying", "erin"), ("applied", "gateway"), ("verified", "gateway")], entries);
+
+        var verified = await _line.CliAsync(erin, "audit", "verify", "--server", _line.Server);
+        Assert.True(verified.ExitCode == 0, verified.ToString());
     }
 }
