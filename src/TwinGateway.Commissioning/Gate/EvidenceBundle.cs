@@ -152,74 +152,111 @@ public static class EvidenceBundle
             return new BundleCheck(checks.ToImmutable());
         }
 
-        var manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(manifestBytes) ?? [];
-        var bad = manifest.Where(m => !files.TryGetValue(m.Key, out var bytes) || Convert.ToHexStringLower(SHA256.HashData(bytes)) != m.Value).Select(m => m.Key).ToList();
-        var extra = files.Keys.Where(k => k != Manifest && !manifest.ContainsKey(k)).ToList();
-        Add("manifest", bad.Count == 0 && extra.Count == 0, bad.Count == 0 && extra.Count == 0
-            ? $"{manifest.Count} files, each matching its SHA-256"
-            : $"{string.Join(", ", bad.Select(b => b + " changed or missing").Concat(extra.Select(e => e + " not in the manifest")))}");
-
-        var record = JsonSerializer.Deserialize<RecordSection>(files[RecordFile])!;
-        var change = ChangeJson.Read(Encoding.UTF8.GetString(files[ChangeFile]));
-        var contentHash = ChangeHash.Compute(change);
-        Add("content hash", contentHash == record.ContentHash, $"the change hashes to {contentHash}; the record names {record.ContentHash}");
-
-        Evidence? evidence = null;
-        if (files.TryGetValue(EvidenceFile, out var evidenceBytes))
+        Dictionary<string, string>? manifest = null;
+        try
         {
-            evidence = EvidenceJson.Read(Encoding.UTF8.GetString(evidenceBytes));
-            Add("evidence hash", evidence.Hash == record.EvidenceHash, $"the evidence hashes to {evidence.Hash}; the record names {record.EvidenceHash}");
-            Add("evidence names the change", evidence.ChangeHash == contentHash, $"evidence of change {evidence.ChangeHash}");
-            if (files.TryGetValue(CommissioningGate.PolicyFile, out var policy))
-            {
-                Add("policy hash", Sha(policy) == evidence.PolicyHash, $"policy.yaml hashes to {Sha(policy)}; the evidence names {evidence.PolicyHash}");
-            }
-
-            if (files.TryGetValue(CommissioningGate.LineFile, out var line))
-            {
-                Add("line definition hash", Sha(line) == evidence.LineDefinitionHash, $"line.yaml hashes to {Sha(line)}; the evidence names {evidence.LineDefinitionHash}");
-            }
+            manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(manifestBytes) ?? [];
+        }
+        catch (JsonException ex)
+        {
+            Add("manifest", false, $"{Manifest} does not read as the gateway wrote it: {ex.Message}");
         }
 
-        var audit = JsonSerializer.Deserialize<AuditSection>(files[AuditFile])!;
-        var key = AuditPublicKey.FromPem(Encoding.UTF8.GetString(files[PublicKeyFile]), PublicKeyFile);
-        using var verifier = key.CreateVerifier();
-        var badEntries = new List<string>();
-        foreach (var bundled in audit.Entries)
+        if (manifest is not null)
         {
-            var entry = bundled.ToEntry();
-            var hash = AuditEncoding.ComputeHash(entry);
-            if (!hash.AsSpan().SequenceEqual(entry.Hash.Span))
-            {
-                badEntries.Add($"entry {entry.Sequence}: its hash does not match its content (changed)");
-            }
-            else if (!verifier.VerifyHash(hash, entry.Signature.Span, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
-            {
-                badEntries.Add($"entry {entry.Sequence}: its signature does not verify with the bundled key (forged)");
-            }
+            var bad = manifest.Where(m => !files.TryGetValue(m.Key, out var bytes) || Convert.ToHexStringLower(SHA256.HashData(bytes)) != m.Value).Select(m => m.Key).ToList();
+            var extra = files.Keys.Where(k => k != Manifest && !manifest.ContainsKey(k)).ToList();
+            Add("manifest", bad.Count == 0 && extra.Count == 0, bad.Count == 0 && extra.Count == 0
+                ? $"{manifest.Count} files, each matching its SHA-256"
+                : $"{string.Join(", ", bad.Select(b => b + " changed or missing").Concat(extra.Select(e => e + " not in the manifest")))}");
         }
 
-        Add("audit entries", badEntries.Count == 0, badEntries.Count == 0
-            ? $"{audit.Entries.Count} entries of the change, each hash and signature good (key {key.Fingerprint[..16]}…, chain head {audit.HeadSequence} at export)"
-            : string.Join("; ", badEntries));
-        if (evidence is not null)
+        // A file changed after export may no longer parse: that is a failed check (the manifest above already names the
+        // file), never an exception.
+        try
         {
-            var named = audit.Entries.Any(e => e.Kind is (int)AuditEventKind.Validated or (int)AuditEventKind.ValidationFailed && e.Payload.Contains(evidence.Hash, StringComparison.Ordinal));
-            Add("audit names the evidence", named, named ? "a validation entry records the evidence hash" : "no validation entry records this evidence hash");
-        }
+            var record = JsonSerializer.Deserialize<RecordSection>(files[RecordFile])!;
+            var change = ChangeJson.Read(Encoding.UTF8.GetString(files[ChangeFile]));
+            var contentHash = ChangeHash.Compute(change);
+            Add("content hash", contentHash == record.ContentHash, $"the change hashes to {contentHash}; the record names {record.ContentHash}");
 
-        var approvals = JsonSerializer.Deserialize<List<ApprovalSection>>(files[ApprovalsFile]) ?? [];
-        foreach (var approval in approvals.Where(a => a.Counts))
+            Evidence? evidence = null;
+            if (files.TryGetValue(EvidenceFile, out var evidenceBytes))
+            {
+                try
+                {
+                    evidence = EvidenceJson.Read(Encoding.UTF8.GetString(evidenceBytes));
+                }
+                catch (Exception ex) when (IsDamage(ex))
+                {
+                    Add("evidence hash", false, $"{EvidenceFile} does not read as the gateway wrote it: {ex.Message}");
+                }
+            }
+
+            if (evidence is not null)
+            {
+                Add("evidence hash", evidence.Hash == record.EvidenceHash, $"the evidence hashes to {evidence.Hash}; the record names {record.EvidenceHash}");
+                Add("evidence names the change", evidence.ChangeHash == contentHash, $"evidence of change {evidence.ChangeHash}");
+                if (files.TryGetValue(CommissioningGate.PolicyFile, out var policy))
+                {
+                    Add("policy hash", Sha(policy) == evidence.PolicyHash, $"policy.yaml hashes to {Sha(policy)}; the evidence names {evidence.PolicyHash}");
+                }
+
+                if (files.TryGetValue(CommissioningGate.LineFile, out var line))
+                {
+                    Add("line definition hash", Sha(line) == evidence.LineDefinitionHash, $"line.yaml hashes to {Sha(line)}; the evidence names {evidence.LineDefinitionHash}");
+                }
+            }
+
+            var audit = JsonSerializer.Deserialize<AuditSection>(files[AuditFile])!;
+            var key = AuditPublicKey.FromPem(Encoding.UTF8.GetString(files[PublicKeyFile]), PublicKeyFile);
+            using var verifier = key.CreateVerifier();
+            var badEntries = new List<string>();
+            foreach (var bundled in audit.Entries)
+            {
+                var entry = bundled.ToEntry();
+                var hash = AuditEncoding.ComputeHash(entry);
+                if (!hash.AsSpan().SequenceEqual(entry.Hash.Span))
+                {
+                    badEntries.Add($"entry {entry.Sequence}: its hash does not match its content (changed)");
+                }
+                else if (!verifier.VerifyHash(hash, entry.Signature.Span, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
+                {
+                    badEntries.Add($"entry {entry.Sequence}: its signature does not verify with the bundled key (forged)");
+                }
+            }
+
+            Add("audit entries", badEntries.Count == 0, badEntries.Count == 0
+                ? $"{audit.Entries.Count} entries of the change, each hash and signature good (key {key.Fingerprint[..16]}…, chain head {audit.HeadSequence} at export)"
+                : string.Join("; ", badEntries));
+            if (evidence is not null)
+            {
+                var named = audit.Entries.Any(e => e.Kind is (int)AuditEventKind.Validated or (int)AuditEventKind.ValidationFailed && e.Payload.Contains(evidence.Hash, StringComparison.Ordinal));
+                Add("audit names the evidence", named, named ? "a validation entry records the evidence hash" : "no validation entry records this evidence hash");
+            }
+
+            var approvals = JsonSerializer.Deserialize<List<ApprovalSection>>(files[ApprovalsFile]) ?? [];
+            foreach (var approval in approvals.Where(a => a.Counts))
+            {
+                var bound = approval.ContentHash == contentHash && approval.EvidenceHash == record.EvidenceHash;
+                var audited = audit.Entries.Any(e => e.Kind == (int)AuditEventKind.Approved && e.Actor == approval.User && e.Payload.Contains(approval.EvidenceHash, StringComparison.Ordinal));
+                Add($"approval by {approval.User}", bound && audited, bound && audited
+                    ? "bound to this change and evidence, and in the audit"
+                    : !bound ? "counted but not bound to this change and evidence" : "not in the audit entries");
+            }
+
+        }
+        catch (Exception ex) when (IsDamage(ex))
         {
-            var bound = approval.ContentHash == contentHash && approval.EvidenceHash == record.EvidenceHash;
-            var audited = audit.Entries.Any(e => e.Kind == (int)AuditEventKind.Approved && e.Actor == approval.User && e.Payload.Contains(approval.EvidenceHash, StringComparison.Ordinal));
-            Add($"approval by {approval.User}", bound && audited, bound && audited
-                ? "bound to this change and evidence, and in the audit"
-                : !bound ? "counted but not bound to this change and evidence" : "not in the audit entries");
+            Add("bundle contents", false, $"the bundle's files do not read as the gateway wrote them: {ex.Message}");
         }
 
         return new BundleCheck(checks.ToImmutable());
     }
+
+    /// <summary>True for what reading a damaged or altered bundle file throws (a failed check, not a crash).</summary>
+    public static bool IsDamage(Exception ex) =>
+        ex is JsonException or InvalidDataException or KeyNotFoundException or FormatException or ArgumentException or AuditKeyException;
 
     private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

@@ -211,29 +211,20 @@ internal static class ChangeCommands
             using var call = client.ApplyChange(new ApplyChangeRequest { Id = parse.GetValue(id) }, cancellationToken: ct);
             Change? result = null;
             var json = parse.GetValue(s_json);
-            await foreach (var update in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
+            var started = false;
+            try
             {
-                if (update.KindCase == ApplyUpdate.KindOneofCase.Step)
+                await foreach (var update in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
                 {
-                    var step = update.Step;
-                    if (json)
-                    {
-                        LinesCommands.JsonLine(w =>
-                        {
-                            w.WriteString("step", step.Kind);
-                            w.WriteString("time", Time(step.Time));
-                            w.WriteString("message", step.Message);
-                        });
-                    }
-                    else
-                    {
-                        Console.WriteLine($"{Time(step.Time)}  {step.Kind,-22} {step.Message}");
-                    }
+                    started = true;
+                    result = Report(update, json) ?? result;
                 }
-                else
-                {
-                    result = update.Result;
-                }
+            }
+            catch (RpcException ex) when (started && ex.StatusCode == StatusCode.Unavailable)
+            {
+                // The gateway went away mid-apply (stopped or crashed): it finishes or rolls the change back when it starts again.
+                await Console.Error.WriteLineAsync($"error: the gateway went away during the apply ({ex.Status.Detail}); when it starts again it finishes or rolls back the change: `twingw change show {parse.GetValue(id)}` tells where it is").ConfigureAwait(false);
+                return 2;
             }
 
             if (result is null)
@@ -246,6 +237,32 @@ internal static class ChangeCommands
             return result.State == "applied" ? 0 : 1;
         }));
         return command;
+    }
+
+    /// <summary>Prints an apply step; returns the result when <paramref name="update"/> is the final one.</summary>
+    private static Change? Report(ApplyUpdate update, bool json)
+    {
+        if (update.KindCase != ApplyUpdate.KindOneofCase.Step)
+        {
+            return update.Result;
+        }
+
+        var step = update.Step;
+        if (json)
+        {
+            LinesCommands.JsonLine(w =>
+            {
+                w.WriteString("step", step.Kind);
+                w.WriteString("time", Time(step.Time));
+                w.WriteString("message", step.Message);
+            });
+        }
+        else
+        {
+            Console.WriteLine($"{Time(step.Time)}  {step.Kind,-22} {step.Message}");
+        }
+
+        return null;
     }
 
     private static Command Abort()

@@ -91,7 +91,16 @@ internal static class ReproduceCommand
             }
         }
 
-        var recorded = EvidenceJson.Read(evidenceJson);
+        Evidence recorded;
+        try
+        {
+            recorded = EvidenceJson.Read(evidenceJson);
+        }
+        catch (Exception ex) when (EvidenceBundle.IsDamage(ex))
+        {
+            return (Name, false, $"{EvidenceBundle.EvidenceFile} does not read as the gateway wrote it, so there is nothing to re-run: {ex.Message}");
+        }
+
         var lineText = Encoding.UTF8.GetString(files[CommissioningGate.LineFile]);
         var line = LineDefinitionLoader.Parse(lineText, CommissioningGate.LineFile);
         if (line.Definition is not { } definition)
