@@ -188,6 +188,7 @@ public sealed partial class ChangeApplier
             }
 
             var last = steps.Count > 0 ? steps[^1].Kind.ToString() : "no step";
+            var lastStep = steps.Count > 0 ? $"\"{steps[^1].Message}\"" : "none";
             if (steps.LastOrDefault(s => s.Kind == ApplyStepKind.PreviousValuesRecorded) is not { } recorded)
             {
                 return await NothingWrittenAsync($"recovered: the apply was interrupted ({last}) before anything was written").ConfigureAwait(false);
@@ -206,7 +207,7 @@ public sealed partial class ChangeApplier
             _previousDefinition = previousDefinition;
             _adopted = previousDefinition is not null && steps.Any(s => s.Kind == ApplyStepKind.DefinitionAdopted);
             cancellationToken.ThrowIfCancellationRequested();
-            return await RollBackAsync($"recovering an apply interrupted after {last}").ConfigureAwait(false);
+            return await RollBackAsync($"the gateway stopped during the apply (its last recorded step: {lastStep}); rolled back when it started again").ConfigureAwait(false);
         }
 
         /// <summary>
