@@ -2,6 +2,7 @@ using BenchmarkDotNet.Running;
 using TwinGateway.Bench.Audit;
 using TwinGateway.Bench.E2e;
 using TwinGateway.Bench.Telemetry;
+using TwinGateway.Bench.Validation;
 
 namespace TwinGateway.Bench;
 
@@ -10,7 +11,8 @@ namespace TwinGateway.Bench;
 /// micro-benchmarks; <c>... -- e2e [options]</c> runs the end-to-end client load harness and
 /// <c>... -- server-load [options]</c> the server load harness, <c>... -- gateway-load [options]</c> the gateway load harness
 /// and <c>... -- telemetry [options]</c> the flight recorder, replay and forwarder harness, <c>... -- audit [options]</c> the
-/// audit chain's append and verification rates (see bench/README.md).
+/// audit chain's append and verification rates, <c>... -- validation [options]</c> the commissioning gate's validation of
+/// the demo line (see bench/README.md).
 /// </summary>
 internal static class Program
 {
@@ -40,6 +42,11 @@ internal static class Program
         if (args.Length > 0 && string.Equals(args[0], "audit", StringComparison.OrdinalIgnoreCase))
         {
             return await AuditMeasurement.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "validation", StringComparison.OrdinalIgnoreCase))
+        {
+            return await ValidationBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
         if (args.Length > 0 && string.Equals(args[0], "telemetry", StringComparison.OrdinalIgnoreCase))

@@ -43,10 +43,17 @@ public sealed partial class LineTwin
         return copy;
     }
 
+    /// <summary>
+    /// <see cref="_timeBase"/> for the current <see cref="Steps"/> and <see cref="_now"/>: exactly 0 when the state
+    /// was reached at this step length (<c>_now</c> is then <c>Steps * _dt</c>, computed the same way).
+    /// </summary>
+    private double TimeBase() => _now - (Steps * _dt);
+
     private void CopyStateFrom(LineTwin source, bool keepRandomStream)
     {
         Steps = source.Steps;
         _now = source._now;
+        _timeBase = TimeBase();
         PartsProduced = source.PartsProduced;
         InterlockHolds = source.InterlockHolds;
         InterlockViolations = source.InterlockViolations;

@@ -308,6 +308,7 @@ public sealed partial class LineTwin
     {
         Steps = reader.ReadInt64();
         _now = reader.ReadDouble();
+        _timeBase = TimeBase();
         PartsProduced = reader.ReadInt64();
         InterlockHolds = reader.ReadInt64();
         InterlockViolations = reader.ReadInt64();

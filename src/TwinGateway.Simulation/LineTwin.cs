@@ -46,8 +46,15 @@ public sealed partial class LineTwin : ILineTwin
     private bool _hasSpareGaussian;
     private double _spareGaussian;
 
-    /// <summary>Seconds since <see cref="TwinOptions.Start"/> the part flow has reached.</summary>
+    /// <summary>Seconds the part flow has reached, counted from the start of the first twin this state was stepped in (<see cref="TwinOptions.Start"/>, unless <see cref="WithStep"/> moved it).</summary>
     private double _now;
+
+    /// <summary>
+    /// The part-flow time (<see cref="_now"/>, seconds) at step 0 of this twin's step length: 0 for a twin that always ran
+    /// at its step; for a <see cref="WithStep"/> copy, which keeps <see cref="Steps"/> but steps another length, the
+    /// offset that makes step N end at <c>_timeBase + N * _dt</c> = the source's time plus the steps taken since.
+    /// </summary>
+    private double _timeBase;
 
     public LineTwin(LineDefinition line, TwinOptions? options = null)
     {
@@ -151,7 +158,7 @@ public sealed partial class LineTwin : ILineTwin
     public void Step()
     {
         AccumulateDrift();
-        AdvancePartFlow((Steps + 1) * _dt);
+        AdvancePartFlow(_timeBase + ((Steps + 1) * _dt));
         Steps++;
         UpdateDiscrete();
         ApplyInterlocks();

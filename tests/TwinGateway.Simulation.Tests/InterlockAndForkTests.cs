@@ -117,4 +117,32 @@ public sealed class InterlockAndForkTests
         Assert.Empty(fork.ActiveFaults); // the offset's signal is gone
         Assert.True(fork.PartsProduced >= original.PartsProduced);
     }
+
+    [Fact]
+    public void A_copy_at_another_step_continues_the_part_flow_from_where_the_twin_is()
+    {
+        // The gateway's shadow twin steps 100 ms; a validation forks it at the policy's 1 s. The copy keeps the step
+        // count (18,000 here), so its part flow must not read that count at the new length (5 h instead of 30 min).
+        var shadow = DemoLine.Run(TimeSpan.FromMinutes(30), new TwinOptions { Mode = TwinMode.Shadow, Seed = 7 });
+        var copy = (LineTwin)shadow.WithStep(TimeSpan.FromSeconds(1));
+        Assert.Equal(shadow.SimTime, copy.SimTime);
+        Assert.Equal(shadow.Steps, copy.Steps);
+        var parts = shadow.PartsProduced;
+
+        copy.Step();
+        Assert.Equal(shadow.SimTime.AddSeconds(1), copy.SimTime);
+        Assert.InRange(copy.PartsProduced, parts, parts + 1);
+
+        // Same random streams, same events: an hour at 1 s ends where the 100 ms twin's hour ends, within a part.
+        copy.RunUntil(shadow.SimTime.AddHours(1));
+        shadow.RunUntil(shadow.SimTime.AddHours(1));
+        Assert.InRange(shadow.PartsProduced - parts, 60, 140);
+        Assert.InRange(copy.PartsProduced, shadow.PartsProduced - 1, shadow.PartsProduced + 1);
+
+        // And a saved copy restores with the same time base.
+        var restored = LineTwin.Restore(copy.Line, copy.SaveState());
+        copy.Step();
+        restored.Step();
+        Assert.Equal(DeterminismTests.Bits(copy), DeterminismTests.Bits(restored));
+    }
 }
