@@ -55,6 +55,12 @@ public sealed partial class CommissioningGate
                 }
             }
 
+            if (!rule.InWindow(_time.GetUtcNow(), policy.TimeZone))
+            {
+                throw new ChangeRefusedException(RefusalKind.NotNow,
+                    $"{record.Class.ToString().ToLowerInvariant()} changes on line '{record.LineId}' are applied only in a maintenance window ({string.Join("; ", rule.Windows)}, {policy.TimeZone.Id}); it is {TimeZoneInfo.ConvertTime(_time.GetUtcNow(), policy.TimeZone):ddd HH:mm} there now");
+            }
+
             request = ChangeJson.Read(record.SpecJson);
             candidate = CandidateLine.Build(request, control.Definition);
             record = await _store.UpdateAsync(record with { State = ChangeState.Applying, UpdatedAt = _time.GetUtcNow() }, record.Version, cancellationToken).ConfigureAwait(false);

@@ -43,6 +43,9 @@ public sealed record ValidationPolicy
     /// <summary>The signals that count as emergency stops (a change touching them is safety-related).</summary>
     public required SignalPatterns SafetySignals { get; init; }
 
+    /// <summary>The time zone of the authority rules' maintenance windows (<c>timeZone</c>, an IANA id; UTC by default).</summary>
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
+
     /// <summary>SHA-256 (lower-case hex) of the policy file's exact text: evidence names the policy it was judged by.</summary>
     public required string Hash { get; init; }
 
@@ -145,4 +148,46 @@ public sealed record VerificationRule(TimeSpan Window, double MaxMeanScaledError
 public sealed record AuthorityRule(ImmutableArray<Authority> Requires, int Approvals, bool SafetyApprover, SignalCondition? WhileSignal)
 {
     public bool Needs(Authority authority) => Requires.Contains(authority);
+
+    /// <summary>
+    /// The maintenance windows the change may be applied in (in the policy's <see cref="ValidationPolicy.TimeZone"/>);
+    /// empty: any time. Both this and <see cref="WhileSignal"/> must hold.
+    /// </summary>
+    public ImmutableArray<ApplyWindow> Windows { get; init; } = [];
+
+    /// <summary>Whether <paramref name="utcNow"/> is in one of <see cref="Windows"/> (always, when there are none).</summary>
+    public bool InWindow(DateTimeOffset utcNow, TimeZoneInfo timeZone)
+    {
+        ArgumentNullException.ThrowIfNull(timeZone);
+        if (Windows.IsDefaultOrEmpty)
+        {
+            return true;
+        }
+
+        var local = TimeZoneInfo.ConvertTime(utcNow, timeZone).DateTime;
+        return Windows.Any(w => w.Contains(local));
+    }
+}
+
+/// <summary>
+/// A weekly maintenance window: from <see cref="From"/> to <see cref="To"/> local time on each of <see cref="Days"/>; a
+/// window whose end is not after its start runs past midnight into the next day (22:00 to 06:00). The days are the days
+/// the window starts on.
+/// </summary>
+public sealed record ApplyWindow(ImmutableArray<DayOfWeek> Days, TimeOnly From, TimeOnly To)
+{
+    public bool Contains(DateTime local)
+    {
+        var time = TimeOnly.FromDateTime(local);
+        if (From < To)
+        {
+            return Days.Contains(local.DayOfWeek) && time >= From && time < To;
+        }
+
+        // Past midnight: the evening part on a listed day, or the morning part on the day after one.
+        return (Days.Contains(local.DayOfWeek) && time >= From) || (Days.Contains(local.AddDays(-1).DayOfWeek) && time < To);
+    }
+
+    public override string ToString() =>
+        $"{string.Join(",", Days.Select(d => d.ToString()[..3].ToLowerInvariant()))} {From.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}-{To.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}";
 }

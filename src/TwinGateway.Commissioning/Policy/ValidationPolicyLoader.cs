@@ -20,11 +20,12 @@ public static class ValidationPolicyLoader
     public const int MaxSeeds = 10_000;
 
     private static readonly string[] TopFields =
-        ["line", "horizonHours", "seeds", "stepSeconds", "confidence", "criteria", "credibility", "authority", "verification", "safetySignals"];
+        ["line", "horizonHours", "seeds", "stepSeconds", "confidence", "criteria", "credibility", "authority", "verification", "safetySignals", "timeZone"];
 
     private static readonly string[] CriterionKinds = ["throughput", "interlockViolations", "axisLimitViolations", "signalLimit", "bufferFull", "cycleTime"];
     private static readonly string[] ClassNames = ["safety", "process", "other"];
-    private static readonly string[] RuleFields = ["requires", "approvals", "safetyApprover", "whileSignal"];
+    private static readonly string[] RuleFields = ["requires", "approvals", "safetyApprover", "whileSignal", "windows"];
+    private static readonly string[] WindowFields = ["days", "from", "to"];
     private static readonly string[] AuthorityNames = ["physics", "statistical", "human"];
 
     /// <summary>The policy file of <paramref name="lineId"/> in <paramref name="directory"/> (<c>&lt;line&gt;.yaml</c>).</summary>
@@ -93,6 +94,7 @@ public static class ValidationPolicyLoader
         var verification = ReadTolerance(file, top, "verification", "windowSeconds", 1);
         var rules = ReadAuthority(file, top, line);
         var safetySignals = ReadSafetySignals(file, top);
+        var timeZone = ReadTimeZone(file, top);
 
         if (file.HasProblems || lineId is null || horizon is null || seeds is null || step is null || confidence is null
             || credibility is null || verification is null || rules is null)
@@ -114,6 +116,7 @@ public static class ValidationPolicyLoader
             Process = rules[1],
             Other = rules[2],
             SafetySignals = safetySignals,
+            TimeZone = timeZone,
             Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))),
             Source = file.Location(root),
         };
@@ -452,7 +455,107 @@ public static class ValidationPolicyLoader
             }
         }
 
-        return new AuthorityRule(requires.ToImmutable(), (int)Math.Clamp(approvals, 0, 100), safetyApprover, whileSignal);
+        var windows = ImmutableArray.CreateBuilder<ApplyWindow>();
+        if (fields.Get("windows") is { } windowsNode && file.List(windowsNode, fields.PathOf("windows"), "maintenance windows") is { } windowList)
+        {
+            for (var i = 0; i < windowList.Children.Count; i++)
+            {
+                if (ReadWindow(file, windowList.Children[i], $"{fields.PathOf("windows")}[{i}]") is { } window)
+                {
+                    windows.Add(window);
+                }
+            }
+        }
+
+        return new AuthorityRule(requires.ToImmutable(), (int)Math.Clamp(approvals, 0, 100), safetyApprover, whileSignal) { Windows = windows.ToImmutable() };
+    }
+
+    private static readonly string[] DayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+    /// <summary><c>{ days: [mon, tue, ...], from: "22:00", to: "06:00" }</c>; without <c>days</c>, every day.</summary>
+    private static ApplyWindow? ReadWindow(YamlFile file, YamlNode node, string path)
+    {
+        if (file.Mapping(node, path, "a maintenance window (days, from, to)", WindowFields) is not { } fields)
+        {
+            return null;
+        }
+
+        var days = ImmutableArray.CreateBuilder<DayOfWeek>();
+        if (fields.Get("days") is { } daysNode && file.List(daysNode, fields.PathOf("days"), "days (mon, tue, wed, thu, fri, sat, sun)") is { } list)
+        {
+            for (var d = 0; d < list.Children.Count; d++)
+            {
+                if (file.Text(list.Children[d], $"{fields.PathOf("days")}[{d}]") is not { } text)
+                {
+                    continue;
+                }
+
+                // mon or monday (any case).
+                var index = Array.FindIndex(DayNames, n => string.Equals(text, n, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(text, Enum.GetName((DayOfWeek)Array.IndexOf(DayNames, n)), StringComparison.OrdinalIgnoreCase));
+                if (index < 0)
+                {
+                    file.Error(list.Children[d], $"{fields.PathOf("days")}[{d}]", $"unknown day '{text}' (expected {string.Join(", ", DayNames)})");
+                }
+                else if (!days.Contains((DayOfWeek)index))
+                {
+                    days.Add((DayOfWeek)index);
+                }
+            }
+        }
+        else if (fields.Get("days") is null)
+        {
+            days.AddRange(Enum.GetValues<DayOfWeek>());
+        }
+
+        TimeOnly? Time(string key)
+        {
+            if (fields.RequiredText(key) is not { } text)
+            {
+                return null;
+            }
+
+            if (TimeOnly.TryParseExact(text, ["HH:mm", "H:mm"], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var time))
+            {
+                return time;
+            }
+
+            file.Error(fields.Get(key)!, fields.PathOf(key), $"'{text}' is not a time of day as HH:mm (for example \"22:00\")");
+            return null;
+        }
+
+        var from = Time("from");
+        var to = Time("to");
+        if (from is null || to is null)
+        {
+            return null;
+        }
+
+        if (from == to)
+        {
+            file.Error(node, path, $"the window starts and ends at {from.Value.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)}: it would be empty (leave windows out to allow any time)");
+            return null;
+        }
+
+        return days.Count == 0 ? null : new ApplyWindow(days.ToImmutable(), from.Value, to.Value);
+    }
+
+    private static TimeZoneInfo ReadTimeZone(YamlFile file, YamlFile.Fields top)
+    {
+        if (top.OptionalText("timeZone") is not { } id)
+        {
+            return TimeZoneInfo.Utc;
+        }
+
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(id);
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            file.Error(top.Get("timeZone")!, "timeZone", $"unknown time zone '{id}' (an IANA id such as Europe/Berlin, or UTC)");
+            return TimeZoneInfo.Utc;
+        }
     }
 
     private static SignalPatterns ReadSafetySignals(YamlFile file, YamlFile.Fields top)
