@@ -75,10 +75,18 @@ internal sealed class CommissioningRuntime(CommissioningStores stores, LineRegis
 /// At start: opens the gate (so a damaged record stops nothing but is logged) and finishes every apply a stop or crash
 /// interrupted, once the line's controllers are connected.
 /// </summary>
-internal sealed partial class CommissioningStartup(CommissioningRuntime runtime, IOptions<CommissioningOptions> options, ILogger<CommissioningStartup> logger) : BackgroundService
+internal sealed partial class CommissioningStartup(CommissioningRuntime runtime, ValidationPolicies policies, LineConfiguration lines,
+    IOptions<CommissioningOptions> options, ILogger<CommissioningStartup> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A policy with problems stops only its line's changes (the gate refuses them, listing the problems), as a bad
+        // line file stops only its line: monitoring the other lines must not depend on a commissioning file.
+        foreach (var problem in policies.Check(lines.Lines))
+        {
+            Log.PolicyProblem(logger, problem);
+        }
+
         try
         {
             var gate = await runtime.GetGateAsync(stoppingToken).ConfigureAwait(false);
@@ -96,6 +104,9 @@ internal sealed partial class CommissioningStartup(CommissioningRuntime runtime,
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 6121, Level = LogLevel.Warning, Message = "Validation policy problem (changes of this line are refused until it is fixed): {Problem}")]
+        public static partial void PolicyProblem(ILogger logger, string problem);
+
         [LoggerMessage(EventId = 6120, Level = LogLevel.Error, Message = "The commissioning gate could not start or finish an interrupted apply: {Reason}")]
         public static partial void StartFailed(ILogger logger, string reason, Exception exception);
     }

@@ -76,9 +76,7 @@ internal static class GatewayHost
         Validated<TelemetryOptions>(services, problems);
         if (gateway is not null)
         {
-            var lines = services.GetRequiredService<LineConfiguration>();
-            problems.AddRange(lines.Problems);
-            problems.AddRange(services.GetRequiredService<TwinGateway.Commissioning.Gate.ValidationPolicies>().Check(lines.Lines));
+            problems.AddRange(services.GetRequiredService<LineConfiguration>().Problems);
         }
         else if ((services.GetRequiredService<IConfiguration>().GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions()) is { } raw
             && !string.IsNullOrWhiteSpace(raw.LinesDirectory))
