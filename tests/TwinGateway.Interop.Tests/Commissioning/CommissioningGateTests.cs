@@ -296,4 +296,54 @@ public sealed class CommissioningGateTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal("rolled-back", entries[^1].Kind);
         Assert.True((await _audit.VerifyChainAsync(new VerifyChainRequest())).Valid);
     }
+
+    [Fact]
+    public async Task An_mes_follows_its_change_to_the_outcome_on_one_stream()
+    {
+        var mes = new CommissioningService.CommissioningServiceClient(_gateway.CallInvokerFor(await _gateway.AddUserAsync("mes-1", Role.Mes)));
+        var submitted = await mes.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot2.speedOverride", 95, "order 4711") });
+        Assert.Equal("mes-1", submitted.Submitter);
+
+        using var watch = mes.WatchChanges(new WatchChangesRequest { Id = submitted.Id });
+        var events = new List<(string Event, string State)>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var item in watch.ResponseStream.ReadAllAsync())
+            {
+                Assert.Equal(submitted.Id, item.Change.Id);
+                events.Add((item.Event, item.Change.State));
+                if (item.Change.State is "rejected" or "applied" or "rolled-back" or "rejected-by-validation")
+                {
+                    return;
+                }
+            }
+        });
+
+        // The stream is open once the gateway has the watcher: give it a moment, then drive the change.
+        await Task.Delay(300);
+        await ValidateAsync(_erin, submitted.Id);
+        var rejected = await _ada.RejectChangeAsync(new RejectChangeRequest { Id = submitted.Id, Reason = "not during this order" });
+        Assert.Equal("rejected", rejected.State);
+        Assert.Contains("not during this order", rejected.Outcome, StringComparison.Ordinal);
+        await reading.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([("validating", "validating"), ("validated", "validated"), ("rejected", "rejected")], events);
+    }
+
+    [Fact]
+    public async Task A_rejection_needs_a_reason_and_only_the_submitter_may_withdraw()
+    {
+        var submitted = await _erin.SubmitChangeAsync(new SubmitChangeRequest { Change = SetChange("robot2.speedOverride", 95) });
+
+        var noReason = await RefusedAsync(() => _ada.RejectChangeAsync(new RejectChangeRequest { Id = submitted.Id }).ResponseAsync, StatusCode.InvalidArgument);
+        Assert.Contains("reason", noReason.Status.Detail, StringComparison.Ordinal);
+        var emil = new CommissioningService.CommissioningServiceClient(_gateway.CallInvokerFor(await _gateway.AddUserAsync("emil", Role.Engineer)));
+        var notYours = await RefusedAsync(() => emil.WithdrawChangeAsync(new WithdrawChangeRequest { Id = submitted.Id }).ResponseAsync, StatusCode.PermissionDenied);
+        Assert.Contains("only they", notYours.Status.Detail, StringComparison.Ordinal);
+
+        var withdrawn = await _erin.WithdrawChangeAsync(new WithdrawChangeRequest { Id = submitted.Id, Reason = "wrong robot" });
+        Assert.Equal("withdrawn", withdrawn.State);
+        await RefusedAsync(() => _erin.ValidateChange(new ValidateChangeRequest { Id = submitted.Id }).ResponseStream.MoveNext(), StatusCode.FailedPrecondition);
+        Assert.Equal(["submitted", "withdrawn"], (await _audit.ListEntriesAsync(new ListAuditEntriesRequest { Change = submitted.Id })).Entries.Select(e => e.Kind));
+    }
 }
