@@ -54,5 +54,19 @@ if [ "$n_trx" -lt "$n_projects" ]; then
   failed=$((failed + n_projects - n_trx)); status=1
 fi
 [ "$failed" -gt 0 ] && status=1
+# Name every failed test with the first line of its message, so that the end of the log says what broke.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  python3 - "$trx" <<'PY' 2>/dev/null || grep -o 'testName="[^"]*" [^>]*outcome="Failed"' "$trx" | sed 's/^/FAILED /'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+root = ET.parse(sys.argv[1]).getroot()
+for r in root.iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") in ("Failed", "Error", "Timeout"):
+        msg = r.find(".//t:Message", ns)
+        first = (msg.text or "").strip().splitlines()[0][:300] if msg is not None and msg.text else ""
+        print(f"FAILED {r.get('testName')}: {first}")
+PY
+done
 echo "$passed passed, $failed failed"
 exit $status
