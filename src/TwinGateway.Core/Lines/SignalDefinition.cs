@@ -105,5 +105,12 @@ public sealed record SignalDefinition
     /// </summary>
     public ImmutableArray<SetpointEffect> Effects { get; init; } = [];
 
+    /// <summary>
+    /// How far (in the signal's unit) the real value's mean may stand from the twin's expectation before the physics
+    /// authority calls it drift; null when the definition gives none (then <see cref="Twins.SignalComparison.Tolerance"/>
+    /// applies its stated default).
+    /// </summary>
+    public double? Tolerance { get; init; }
+
     public SourceLocation? Source { get; init; }
 }

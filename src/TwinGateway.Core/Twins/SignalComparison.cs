@@ -29,6 +29,21 @@ public static class SignalComparison
         return signal.DataType.IsNumeric() && signal.NominalRange is { } range && range.High > range.Low ? range.High - range.Low : 0;
     }
 
+    /// <summary>The share of the comparison scale a signal's mean residual may reach when its definition states no tolerance.</summary>
+    public const double DefaultToleranceShare = 0.05;
+
+    /// <summary>
+    /// The physics authority's tolerance for the signal's mean residual, in its unit: the definition's
+    /// <see cref="SignalDefinition.Tolerance"/>, else <see cref="DefaultToleranceShare"/> of <see cref="Scale"/>
+    /// (5 % of the nominal range; 0.05 for a Boolean, i.e. the share of time the two may disagree on average);
+    /// 0 when the signal cannot be compared.
+    /// </summary>
+    public static double Tolerance(SignalDefinition signal)
+    {
+        var scale = Scale(signal);
+        return scale <= 0 ? 0 : signal.Tolerance ?? DefaultToleranceShare * scale;
+    }
+
     /// <summary>True when <see cref="Scale"/> is positive.</summary>
     public static bool IsComparable(SignalDefinition signal) => Scale(signal) > 0;
 }

@@ -32,6 +32,8 @@ internal sealed partial class LineDefinitionParser
 
         public NominalRange? Range { get; set; }
 
+        public double? Tolerance { get; set; }
+
         public string NodeId { get; set; } = "";
 
         public string? ControllerId { get; set; }
@@ -57,6 +59,7 @@ internal sealed partial class LineDefinitionParser
             Unit = Unit,
             Direction = Direction ?? throw new InvalidOperationException($"Signal '{Id}' has no direction."),
             NominalRange = Range,
+            Tolerance = Tolerance,
             NodeId = NodeId,
             ControllerId = ControllerId ?? throw new InvalidOperationException($"Signal '{Id}' has no controller."),
             Model = Model,

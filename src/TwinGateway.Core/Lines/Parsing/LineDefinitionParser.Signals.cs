@@ -6,7 +6,7 @@ namespace TwinGateway.Core.Lines.Parsing;
 internal sealed partial class LineDefinitionParser
 {
     private static readonly string[] SignalFields =
-        ["id", "description", "dataType", "unit", "direction", "nominalRange", "nodeId", "controller", "model", "effects"];
+        ["id", "description", "dataType", "unit", "direction", "nominalRange", "tolerance", "nodeId", "controller", "model", "effects"];
 
     private static readonly (string Name, SignalDirection Value)[] Directions =
     [
@@ -83,6 +83,23 @@ internal sealed partial class LineDefinitionParser
             else
             {
                 entry.Range = NominalRange(rangeNode, fields.PathOf("nominalRange"));
+            }
+        }
+
+        if (fields.Get("tolerance") is { } toleranceNode)
+        {
+            var tolerance = Number(toleranceNode, fields.PathOf("tolerance"));
+            if (entry.DataType is { } type && !type.IsNumeric())
+            {
+                Error(fields.KeyNode("tolerance"), fields.PathOf("tolerance"), $"tolerance applies only to numeric signals; this one is {type}");
+            }
+            else if (tolerance is { } t && (!double.IsFinite(t) || t <= 0))
+            {
+                Error(toleranceNode, fields.PathOf("tolerance"), $"tolerance {t} must be a positive number (in the signal's unit)");
+            }
+            else
+            {
+                entry.Tolerance = tolerance;
             }
         }
 

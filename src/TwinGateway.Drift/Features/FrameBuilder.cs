@@ -1,0 +1,99 @@
+namespace TwinGateway.Drift.Features;
+
+/// <summary>Where closed frames go.</summary>
+public interface IFrameSink
+{
+    /// <summary>A frame ending at <paramref name="endMs"/> (Unix ms, exclusive); the span is only valid during the call.</summary>
+    void Frame(long endMs, ReadOnlySpan<float> frame);
+
+    /// <summary>The samples stopped for longer than <see cref="FrameBuilder.MaxHeldFrames"/> intervals before <paramref name="resumeMs"/>.</summary>
+    void Gap(long lastEndMs, long resumeMs);
+}
+
+/// <summary>
+/// Turns a line's samples (in time order) into frames at a fixed interval: each frame holds, per feature, the residual
+/// of the signal's latest real value against the twin's expected value of the same sample, scaled
+/// (<see cref="LineFeatures"/>); NaN where the signal has no usable pair yet. A frame closes when a sample at or after
+/// its end arrives. A gap longer than <see cref="MaxHeldFrames"/> intervals is not filled with held values: the
+/// builder says so (<see cref="IFrameSink.Gap"/>) so windows restart instead of scoring stale data.
+/// </summary>
+public sealed class FrameBuilder
+{
+    /// <summary>Frames held over a silence before it counts as a gap.</summary>
+    public const int MaxHeldFrames = 30;
+
+    private readonly LineFeatures _features;
+    private readonly long _intervalMs;
+    private readonly float[] _latest;
+    private long _frameEnd = long.MinValue;
+
+    public FrameBuilder(LineFeatures features, TimeSpan interval)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (interval < TimeSpan.FromMilliseconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(interval), interval, "the frame interval must be at least 1 ms");
+        }
+
+        _features = features;
+        _intervalMs = (long)interval.TotalMilliseconds;
+        _latest = new float[features.Count];
+        Array.Fill(_latest, float.NaN);
+    }
+
+    public LineFeatures Features => _features;
+
+    public TimeSpan Interval => TimeSpan.FromMilliseconds(_intervalMs);
+
+    /// <summary>
+    /// Takes one sample of the signal at <paramref name="signalIndex"/> (its index in the line definition), closing
+    /// the frames that end at or before its time first.
+    /// </summary>
+    public void Add(int signalIndex, long timeMs, double? real, double? expected, bool good, IFrameSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        Advance(timeMs, sink);
+        var feature = _features.FeatureOf(signalIndex);
+        if (feature < 0)
+        {
+            return;
+        }
+
+        _latest[feature] = good && real is { } r && expected is { } e && double.IsFinite(r) && double.IsFinite(e)
+            ? (float)((r - e) / _features.Scales[feature])
+            : float.NaN;
+    }
+
+    /// <summary>Closes every frame that ends at or before <paramref name="timeMs"/> (a clock tick with no samples).</summary>
+    public void Advance(long timeMs, IFrameSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (_frameEnd == long.MinValue)
+        {
+            _frameEnd = (Math.DivRem(timeMs, _intervalMs, out _) + 1) * _intervalMs;
+            return;
+        }
+
+        if (timeMs < _frameEnd)
+        {
+            return;
+        }
+
+        var due = (timeMs - _frameEnd) / _intervalMs + 1;
+        if (due > MaxHeldFrames)
+        {
+            // A silence: close the frame in progress, then skip to the one the new sample falls in.
+            sink.Frame(_frameEnd, _latest);
+            var last = _frameEnd;
+            _frameEnd = (timeMs / _intervalMs + 1) * _intervalMs;
+            sink.Gap(last, _frameEnd - _intervalMs);
+            return;
+        }
+
+        for (var i = 0; i < due; i++)
+        {
+            sink.Frame(_frameEnd, _latest);
+            _frameEnd += _intervalMs;
+        }
+    }
+}
