@@ -284,15 +284,26 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         {
             await WriteMessageAsync(messageType, requestId, request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not ServiceResultException && ex is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            Abandon(requestId, pending);
+            throw;
+        }
+        catch (Exception ex) when (ex is not ServiceResultException)
         {
             var failure = new ServiceResultException(StatusCodes.BadConnectionClosed, $"sending {ServiceName(request)} failed: {ex.Message}", ex);
             Fault(failure);
+            Abandon(requestId, pending);
             throw failure;
         }
         catch (ServiceResultException ex) when (ex.StatusCode.Code is StatusCodes.BadRequestTooLarge or StatusCodes.BadEncodingLimitsExceeded)
         {
             Complete(requestId, pending, ex);
+        }
+        catch (ServiceResultException)
+        {
+            Abandon(requestId, pending);
+            throw;
         }
 
         return await pending.Completion.Task.ConfigureAwait(false);
@@ -502,6 +513,17 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         }
 
         pending.Completion.TrySetException(error);
+    }
+
+    /// <summary>
+    /// The request failed before it was sent and the caller gets that failure from the throw: the pending completion
+    /// (which a cancellation, a timeout or a fault may already have failed) is failed and observed here, or its
+    /// exception would surface later on the finalizer thread as an unobserved task exception.
+    /// </summary>
+    private void Abandon(uint requestId, PendingRequest pending)
+    {
+        Complete(requestId, pending, new OperationCanceledException("the request was not sent"));
+        _ = pending.Completion.Task.Exception;
     }
 
     private void Fault(ServiceResultException reason)
