@@ -141,6 +141,7 @@ public sealed partial class LineRuntime : IAsyncDisposable
         }
 
         var inputs = Definition.Signals.Where(s => s.Direction == SignalDirection.ControllerInput).Select(s => _signals[s.Id]).ToArray();
+        var stateCodes = StationStateSignals();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.StepMilliseconds), _time);
         while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
         {
@@ -153,6 +154,15 @@ public sealed partial class LineRuntime : IAsyncDisposable
                     if (input.Snapshot.Real is { } real && double.IsFinite(real))
                     {
                         twin.SetInput(input.Definition.Id, real);
+                    }
+                }
+
+                foreach (var (station, signal) in stateCodes)
+                {
+                    // A station the real line reports failed is held down in the twin until it reports it up again.
+                    if (signal.Snapshot.Real is { } code && double.IsFinite(code))
+                    {
+                        twin.FollowDowntime(station, (int)code == (int)StationState.Failed);
                     }
                 }
 
@@ -171,6 +181,24 @@ public sealed partial class LineRuntime : IAsyncDisposable
 
             _twinHealth.MarkRunning();
         }
+    }
+
+    /// <summary>Each station's state-code signal (a <c>state</c> model without <c>is</c>), by station index.</summary>
+    private (int Station, SignalState Signal)[] StationStateSignals()
+    {
+        var line = Definition;
+        var result = new List<(int, SignalState)>();
+        for (var i = 0; i < line.Stations.Length; i++)
+        {
+            var id = line.Stations[i].Id;
+            var code = line.Signals.FirstOrDefault(s => s.StationId == id && s.Model is StationStateModel { States.IsDefaultOrEmpty: true });
+            if (code is not null && _signals.TryGetValue(code.Id, out var state))
+            {
+                result.Add((i, state));
+            }
+        }
+
+        return [.. result];
     }
 
     /// <summary>

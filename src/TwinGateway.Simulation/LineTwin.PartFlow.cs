@@ -85,7 +85,7 @@ public sealed partial class LineTwin
 
     private static double TimeToNextEvent(StationRuntime station)
     {
-        if (station.Jammed)
+        if (station.Jammed || station.HeldDown)
         {
             return double.PositiveInfinity;
         }
@@ -129,7 +129,7 @@ public sealed partial class LineTwin
         var events = false;
         foreach (var station in _stations)
         {
-            if (station.Jammed)
+            if (station.Jammed || station.HeldDown)
             {
                 continue;
             }

@@ -65,6 +65,12 @@ internal sealed class StationRuntime
 
     public bool Jammed;
 
+    /// <summary>
+    /// The real line reports the station down and the shadow twin follows it (<see cref="LineTwin.FollowDowntime"/>):
+    /// stopped like a jam until the real line reports it up. Transient: not in snapshots, not copied into forks.
+    /// </summary>
+    public bool HeldDown;
+
     /// <summary>An interlock holds the station: it neither processes nor releases parts.</summary>
     public bool Held;
 
@@ -99,7 +105,7 @@ internal sealed class StationRuntime
     /// <summary>The state as last computed (what state signals report).</summary>
     public StationState State;
 
-    public bool IsDown => Failed || Jammed;
+    public bool IsDown => Failed || Jammed || HeldDown;
 
     /// <summary>Something to process: a part in progress or a source making the next one.</summary>
     public bool HasActiveWork

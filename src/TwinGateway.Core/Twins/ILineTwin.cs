@@ -43,6 +43,15 @@ public interface ILineTwin
     /// <summary>Steps on which a robot joint was outside its axis limits (should be 0).</summary>
     long AxisLimitViolations { get; }
 
+    /// <summary>
+    /// The real line reports the station at <paramref name="stationIndex"/> down (<paramref name="down"/> true: failed)
+    /// or up again. A shadow twin draws no failures of its own (the real line's are what the comparison should show),
+    /// so without this it keeps a station running that the real line has stopped, and every signal the station drives
+    /// (temperatures that cool, parts that stop flowing) walks away from the real one for reasons that are not drift.
+    /// The twin holds the station down, like a jam, until told it is up.
+    /// </summary>
+    void FollowDowntime(int stationIndex, bool down);
+
     /// <summary>The state of the station at <paramref name="stationIndex"/> in <see cref="LineDefinition.Stations"/> as of the last step.</summary>
     StationState GetStationState(int stationIndex);
 

@@ -266,6 +266,8 @@ public sealed class SupervisionTests : IAsyncLifetime
 
             public StationState GetStationState(int stationIndex) => inner.GetStationState(stationIndex);
 
+            public void FollowDowntime(int stationIndex, bool down) => inner.FollowDowntime(stationIndex, down);
+
             public int GetStationLevel(int stationIndex) => inner.GetStationLevel(stationIndex);
 
             public long GetStationProduced(int stationIndex) => inner.GetStationProduced(stationIndex);
