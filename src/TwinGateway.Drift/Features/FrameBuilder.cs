@@ -13,7 +13,8 @@ public interface IFrameSink
 /// <summary>
 /// Turns a line's samples (in time order) into frames at a fixed interval: each frame holds, per feature, the residual
 /// of the signal's latest real value against the twin's expected value of the same sample, scaled
-/// (<see cref="LineFeatures"/>); NaN where the signal has no usable pair yet. A frame closes when a sample at or after
+/// (<see cref="LineFeatures"/>); NaN where the signal has no usable pair yet, and where the signal depends on its
+/// station's state and the station is not in the same state on the line and in the twin (<see cref="LineFeatures.StationOfFeature"/>). A frame closes when a sample at or after
 /// its end arrives. A gap longer than <see cref="MaxHeldFrames"/> intervals is not filled with held values: the
 /// builder says so (<see cref="IFrameSink.Gap"/>) so windows restart instead of scoring stale data.
 /// </summary>
@@ -25,6 +26,9 @@ public sealed class FrameBuilder
     private readonly LineFeatures _features;
     private readonly long _intervalMs;
     private readonly float[] _latest;
+    private readonly float[] _frame;
+    private readonly double[] _realState;
+    private readonly double[] _expectedState;
     private long _frameEnd = long.MinValue;
 
     public FrameBuilder(LineFeatures features, TimeSpan interval)
@@ -39,6 +43,11 @@ public sealed class FrameBuilder
         _intervalMs = (long)interval.TotalMilliseconds;
         _latest = new float[features.Count];
         Array.Fill(_latest, float.NaN);
+        _frame = new float[features.Count];
+        _realState = new double[features.Stations];
+        _expectedState = new double[features.Stations];
+        Array.Fill(_realState, double.NaN);
+        Array.Fill(_expectedState, double.NaN);
     }
 
     public LineFeatures Features => _features;
@@ -53,6 +62,12 @@ public sealed class FrameBuilder
     {
         ArgumentNullException.ThrowIfNull(sink);
         Advance(timeMs, sink);
+        if (_features.StationOfStateSignal(signalIndex) is var station and >= 0)
+        {
+            _realState[station] = good && real is { } rs ? rs : double.NaN;
+            _expectedState[station] = expected ?? double.NaN;
+        }
+
         var feature = _features.FeatureOf(signalIndex);
         if (feature < 0)
         {
@@ -83,7 +98,7 @@ public sealed class FrameBuilder
         if (due > MaxHeldFrames)
         {
             // A silence: close the frame in progress, then skip to the one the new sample falls in.
-            sink.Frame(_frameEnd, _latest);
+            sink.Frame(_frameEnd, Masked());
             var last = _frameEnd;
             _frameEnd = (timeMs / _intervalMs + 1) * _intervalMs;
             sink.Gap(last, _frameEnd - _intervalMs);
@@ -92,8 +107,21 @@ public sealed class FrameBuilder
 
         for (var i = 0; i < due; i++)
         {
-            sink.Frame(_frameEnd, _latest);
+            sink.Frame(_frameEnd, Masked());
             _frameEnd += _intervalMs;
         }
+    }
+
+    /// <summary>The latest residuals, with NaN for a state-dependent feature whose station is not in the same state in both.</summary>
+    private float[] Masked()
+    {
+        for (var f = 0; f < _latest.Length; f++)
+        {
+            var station = _features.StationOfFeature(f);
+            // Equal state codes compare; NaN (unknown) never equals anything, so unknown states mask too.
+            _frame[f] = station < 0 || _realState[station] == _expectedState[station] ? _latest[f] : float.NaN;
+        }
+
+        return _frame;
     }
 }

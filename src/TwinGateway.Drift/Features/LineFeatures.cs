@@ -14,8 +14,17 @@ public sealed class LineFeatures
 {
     private readonly int[] _featureOfSignal;
 
-    private LineFeatures(string line, ImmutableArray<string> names, int[] signalOfFeature, double[] scale, double[] tolerance, int[] featureOfSignal)
+    private readonly int[] _stationOfFeature;
+    private readonly bool[] _physics;
+    private readonly int[] _stationOfStateSignal;
+
+    private LineFeatures(string line, ImmutableArray<string> names, int[] signalOfFeature, double[] scale, double[] tolerance, int[] featureOfSignal,
+        int[] stationOfFeature, int[] stationOfStateSignal, int stations, bool[] physics)
     {
+        _physics = physics;
+        _stationOfFeature = stationOfFeature;
+        _stationOfStateSignal = stationOfStateSignal;
+        Stations = stations;
         Line = line;
         Names = names;
         SignalOfFeature = signalOfFeature;
@@ -43,6 +52,30 @@ public sealed class LineFeatures
     /// <summary>The feature of a signal (by its index in the definition), or -1 when the signal is not compared.</summary>
     public int FeatureOf(int signalIndex) => (uint)signalIndex < (uint)_featureOfSignal.Length ? _featureOfSignal[signalIndex] : -1;
 
+    /// <summary>The number of stations (the index space of <see cref="StationOfFeature"/>).</summary>
+    public int Stations { get; }
+
+    /// <summary>
+    /// The station whose operating state a feature depends on from moment to moment (motor currents, state flags,
+    /// robot positions, programs, zones, followers, buffer levels), or -1: such a feature is only compared while the
+    /// station is in the same state on the real line and in the twin. The real line and its twin run the same process
+    /// but not in the same phase, and a motor current of a busy machine against the twin's idle one says nothing
+    /// about drift. Temperatures, cycle times, constants and setpoints are always compared.
+    /// </summary>
+    public int StationOfFeature(int feature) => _stationOfFeature[feature];
+
+    /// <summary>
+    /// Whether the physics rule judges the feature. Not for signals whose value depends on where in its cycle a station
+    /// is (robot joint positions, programs, zones, buffer and conveyor levels): the shadow twin follows the real line's
+    /// inputs and downtime, not its cycle phase, so their mean residual says nothing the tolerance could judge. The
+    /// learned models still see them, as they learn how those residuals behave on a healthy line.
+    /// </summary>
+    public bool IsPhysicsCompared(int feature) => _physics[feature];
+
+    /// <summary>The station whose state code the signal at <paramref name="signalIndex"/> carries, or -1.</summary>
+    public int StationOfStateSignal(int signalIndex) =>
+        (uint)signalIndex < (uint)_stationOfStateSignal.Length ? _stationOfStateSignal[signalIndex] : -1;
+
     public static LineFeatures For(LineDefinition line)
     {
         ArgumentNullException.ThrowIfNull(line);
@@ -51,9 +84,19 @@ public sealed class LineFeatures
         var scales = new List<double>();
         var tolerances = new List<double>();
         var featureOf = new int[line.Signals.Length];
+        var stationOfFeature = new List<int>();
+        var physics = new List<bool>();
+        var stationOfStateSignal = new int[line.Signals.Length];
+        var stationIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var s = 0; s < line.Stations.Length; s++)
+        {
+            stationIndex[line.Stations[s].Id] = s;
+        }
         for (var i = 0; i < line.Signals.Length; i++)
         {
             var signal = line.Signals[i];
+            var station = signal.StationId is { } sid && stationIndex.TryGetValue(sid, out var si) ? si : -1;
+            stationOfStateSignal[i] = signal.Model is StationStateModel { States.IsDefaultOrEmpty: true } ? station : -1;
             var scale = SignalComparison.Scale(signal);
             if (scale > 0)
             {
@@ -62,6 +105,8 @@ public sealed class LineFeatures
                 signals.Add(i);
                 scales.Add(scale);
                 tolerances.Add(SignalComparison.Tolerance(signal));
+                stationOfFeature.Add(DependsOnState(signal.Model) ? station : -1);
+                physics.Add(FollowsCycle(line, signal.Model, 0) is false);
             }
             else
             {
@@ -69,6 +114,28 @@ public sealed class LineFeatures
             }
         }
 
-        return new LineFeatures(line.Id, names.ToImmutable(), [.. signals], [.. scales], [.. tolerances], featureOf);
+        // A station without a state-code signal cannot be compared by state: its features are always compared.
+        var stationsWithState = stationOfStateSignal.Where(s => s >= 0).ToHashSet();
+        for (var f = 0; f < stationOfFeature.Count; f++)
+        {
+            if (!stationsWithState.Contains(stationOfFeature[f]))
+            {
+                stationOfFeature[f] = -1;
+            }
+        }
+
+        return new LineFeatures(line.Id, names.ToImmutable(), [.. signals], [.. scales], [.. tolerances], featureOf,
+            [.. stationOfFeature], stationOfStateSignal, line.Stations.Length, [.. physics]);
     }
+
+    /// <summary>True when the model's value depends on the phase of a station's cycle (directly or through the signal it follows).</summary>
+    private static bool FollowsCycle(LineDefinition line, SignalModel? model, int depth) => model switch
+    {
+        AxisPositionModel or RobotProgramModel or RobotZoneModel or PartCountModel => true,
+        FollowModel follow when depth < 8 => FollowsCycle(line, line.FindSignal(follow.Source)?.Model, depth + 1),
+        _ => false,
+    };
+
+    private static bool DependsOnState(SignalModel? model) => model is MotorCurrentModel or StationStateModel or FollowModel
+        or AxisPositionModel or RobotProgramModel or RobotZoneModel or PartCountModel;
 }

@@ -1,7 +1,7 @@
 namespace TwinGateway.Drift.Features;
 
 /// <summary>
-/// The physics authority's rule, no learning: per compared signal, the mean residual (real - expected) over the last
+/// The physics authority's rule, no learning: per compared signal (<see cref="LineFeatures.IsPhysicsCompared"/>), the mean residual (real - expected) over the last
 /// <see cref="WindowFrames"/> frames must stay within the signal's tolerance from the line definition
 /// (<see cref="LineFeatures.Tolerances"/>). The mean, not the mean absolute value: the real line and its twin run the
 /// same process but not in the same phase (a machine busy in one may be idle in the other), and those differences
@@ -91,7 +91,7 @@ public sealed class PhysicsDetector
         for (var f = 0; f < count; f++)
         {
             contributions[f] = 0;
-            if (!Ready || _valid[f] < need)
+            if (!Ready || _valid[f] < need || !_features.IsPhysicsCompared(f))
             {
                 meanResidual[f] = float.NaN;
                 continue;
