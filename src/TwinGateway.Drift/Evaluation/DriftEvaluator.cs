@@ -104,6 +104,11 @@ public sealed class DriftEvaluator
             return Skip($"no rows to score after the {train} training rows of {rows}");
         }
 
+        if (train < options.Window)
+        {
+            return Skip($"the {train} training rows do not fill one window of {options.Window} rows");
+        }
+
         DriftModel model;
         try
         {

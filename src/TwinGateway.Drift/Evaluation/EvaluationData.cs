@@ -208,10 +208,11 @@ public static class EvaluationData
             throw new EvaluationDataException(labelsPath, 0, null, null, "a NAB folder needs labels/combined_windows.json");
         }
 
+        var text = File.ReadAllText(labelsPath);
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(labelsPath));
+            document = JsonDocument.Parse(text);
         }
         catch (JsonException e)
         {
@@ -228,9 +229,10 @@ public static class EvaluationData
             var result = new Dictionary<string, List<(DateTimeOffset, DateTimeOffset)>>(StringComparer.Ordinal);
             foreach (var entry in document.RootElement.EnumerateObject())
             {
+                var line = LineOf(text, $"\"{entry.Name}\"");
                 if (entry.Value.ValueKind != JsonValueKind.Array)
                 {
-                    throw new EvaluationDataException(labelsPath, 0, null, null, $"\"{entry.Name}\" must map to a list of [start, end] pairs");
+                    throw new EvaluationDataException(labelsPath, line, null, null, $"\"{entry.Name}\" must map to a list of [start, end] pairs");
                 }
 
                 var windows = new List<(DateTimeOffset Start, DateTimeOffset End)>();
@@ -239,17 +241,17 @@ public static class EvaluationData
                     if (pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() != 2
                         || pair[0].ValueKind != JsonValueKind.String || pair[1].ValueKind != JsonValueKind.String)
                     {
-                        throw new EvaluationDataException(labelsPath, 0, null, null, $"\"{entry.Name}\": every window must be a [start, end] pair of timestamp strings");
+                        throw new EvaluationDataException(labelsPath, line, null, null, $"\"{entry.Name}\": every window must be a [start, end] pair of timestamp strings");
                     }
 
                     if (!TryParseTime(pair[0].GetString()!, out var start) || !TryParseTime(pair[1].GetString()!, out var end))
                     {
-                        throw new EvaluationDataException(labelsPath, 0, null, null, $"\"{entry.Name}\": window [{pair[0]}, {pair[1]}] is not a pair of timestamps");
+                        throw new EvaluationDataException(labelsPath, line, null, null, $"\"{entry.Name}\": window [{pair[0]}, {pair[1]}] is not a pair of timestamps");
                     }
 
                     if (end < start)
                     {
-                        throw new EvaluationDataException(labelsPath, 0, null, null, $"\"{entry.Name}\": window [{pair[0]}, {pair[1]}] ends before it starts");
+                        throw new EvaluationDataException(labelsPath, line, null, null, $"\"{entry.Name}\": window [{pair[0]}, {pair[1]}] ends before it starts");
                     }
 
                     windows.Add((start, end));
@@ -261,6 +263,13 @@ public static class EvaluationData
 
             return result;
         }
+    }
+
+    /// <summary>The 1-based line where <paramref name="needle"/> first occurs (a labels entry's key), or 0.</summary>
+    private static int LineOf(string text, string needle)
+    {
+        var at = text.IndexOf(needle, StringComparison.Ordinal);
+        return at < 0 ? 0 : text.AsSpan(0, at).Count('\n') + 1;
     }
 
     /// <summary>The <c>*.csv</c> files under a folder, recursively, ordered by their relative path (ordinal) so reports are stable.</summary>

@@ -89,6 +89,9 @@ public sealed record EvaluationReport(OverallResult Overall, ImmutableArray<File
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
+
+        // A report file, not HTML: keep ">=" and non-ASCII column names readable.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 

@@ -136,6 +136,18 @@ public sealed class EvaluationDataTests : IDisposable
     }
 
     [Fact]
+    public void Nab_reports_a_bad_window_with_the_line_of_its_entry()
+    {
+        _folder.Write("data/a/b.csv", "timestamp,value\n2014-04-01 00:00:00,1\n");
+        var labels = _folder.Write("labels/combined_windows.json", "{\n  \"a/b.csv\": [\n    [\"2014-04-01\", \"soon\"]\n  ]\n}\n");
+
+        var e = Assert.Throws<EvaluationDataException>(() => EvaluationData.Read(_folder.Path, EvaluationFormat.Nab).ToList());
+
+        Assert.Equal((labels, 2), (e.FilePath, e.Line));
+        Assert.Contains("soon", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Nab_reports_a_bad_timestamp_with_file_line_and_column()
     {
         var path = _folder.Write("data/a/b.csv", "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 0x:05:00,2\n");
