@@ -56,7 +56,7 @@ public sealed class EvaluationFile
     /// <summary>The anomaly windows (NAB's labelled windows; for SKAB and CSV the maximal runs of anomalous rows), in row order.</summary>
     public ImmutableArray<RowRange> Windows { get; }
 
-    /// <summary>Rows where a change starts: SKAB's <c>changepoint</c> rows entering an anomaly, else each window's first row.</summary>
+    /// <summary>Rows where a change starts, one per window: its first <c>changepoint</c> mark (SKAB), else the window's first row.</summary>
     public ImmutableArray<int> Changepoints { get; }
 
     /// <summary>The leading rows the detector trains on, per the format's protocol (<see cref="EvaluationData.TrainRows"/>).</summary>
@@ -300,16 +300,18 @@ public static class EvaluationData
         return result.ToImmutable();
     }
 
-    /// <summary>SKAB marks both ends of an anomaly as change points; the ones a detector should answer are those entering one.</summary>
+    /// <summary>
+    /// The change each anomalous segment starts with: its first <c>changepoint</c> mark (SKAB marks a change both where an
+    /// anomaly starts and where it ends; a mark outside a segment or after the first inside one is not a change a
+    /// detector should answer), or the segment's first row where it has no mark.
+    /// </summary>
     private static ImmutableArray<int> EnteringChangepoints(bool[] marks, bool[] labels)
     {
         var result = ImmutableArray.CreateBuilder<int>();
-        for (var r = 0; r < marks.Length; r++)
+        foreach (var segment in Segments(labels))
         {
-            if (marks[r] && labels[r])
-            {
-                result.Add(r);
-            }
+            var first = Array.IndexOf(marks, true, segment.Start, segment.Length);
+            result.Add(first >= 0 ? first : segment.Start);
         }
 
         return result.ToImmutable();

@@ -59,6 +59,14 @@ public static class NabScorer
         ArgumentNullException.ThrowIfNull(alarms);
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentOutOfRangeException.ThrowIfNegative(firstScoredRow);
+        for (var i = 0; i < windows.Length; i++)
+        {
+            if (windows[i].End < windows[i].Start || (i > 0 && windows[i].Start <= windows[i - 1].End))
+            {
+                throw new ArgumentException($"window {i} ({windows[i].Start}..{windows[i].End}) is empty or not after the one before it: windows must be sorted and disjoint", nameof(windows));
+            }
+        }
+
         var maxTruePositive = ScaledSigmoid(-1.0);
         var falsePositives = 0.0;
         var windowTotal = 0.0;

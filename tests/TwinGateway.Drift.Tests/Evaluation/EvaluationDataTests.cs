@@ -38,6 +38,18 @@ public sealed class EvaluationDataTests : IDisposable
     }
 
     [Fact]
+    public void Skab_takes_the_first_change_mark_in_each_anomaly_and_the_start_where_there_is_none()
+    {
+        // Marks on the first and the last anomalous row of the first anomaly, none on the second.
+        _folder.Write("a.csv", SkabRows((1, 0, 0), (2, 0, 0), (3, 1, 1), (4, 1, 0), (5, 1, 1), (6, 0, 0), (7, 1, 0), (8, 1, 0), (9, 0, 0)));
+
+        var file = Assert.Single(EvaluationData.Read(_folder.Path, EvaluationFormat.Skab));
+
+        Assert.Equal([new RowRange(2, 4), new RowRange(6, 7)], file.Windows.ToArray());
+        Assert.Equal([2, 6], file.Changepoints.ToArray());
+    }
+
+    [Fact]
     public void Skab_trains_on_the_first_400_rows()
     {
         Assert.Equal(400, EvaluationData.TrainRows(EvaluationFormat.Skab, 1150, null));

@@ -148,6 +148,12 @@ public sealed class NabScorerTests
     }
 
     [Fact]
+    public void Overlapping_windows_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => NabScorer.Score(AlarmsAt(), [new(10, 20), new(20, 30)], 0, NabProfile.Standard));
+    }
+
+    [Fact]
     public void NABs_probationary_period_is_15_percent_capped_at_750_rows()
     {
         Assert.Equal(150, EvaluationData.NabProbationaryRows(1000));
