@@ -151,7 +151,7 @@ public sealed class DriftEvaluator
         return new FileResult(
             file.Name, rows, train, rows - train, null, alarmCount,
             confusion?.F1, confusion?.FalseAlarmRate, confusion?.MissedAlarmRate, nabScores, confusion,
-            scoredWindows, delays, model.Metrics.Threshold);
+            scoredWindows, delays, double.IsFinite(model.Metrics.Threshold) ? model.Metrics.Threshold : null);
     }
 
     /// <summary>One flag per row: false in the training part, then the alarm rule over the normalised scores.</summary>

@@ -355,14 +355,12 @@ public static class EvaluationData
         return lo;
     }
 
-    /// <summary>A date-time (UTC unless it carries an offset) or a number of seconds (Unix seconds, or seconds from any origin).</summary>
+    /// <summary>
+    /// A number of seconds (Unix seconds, or seconds from any origin), else a date-time (UTC unless it carries an
+    /// offset). Numbers go first, so a bare number is never taken for a date by the lenient date parser.
+    /// </summary>
     internal static bool TryParseTime(string text, out DateTimeOffset time)
     {
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time))
-        {
-            return true;
-        }
-
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
             && Math.Abs(seconds) < 1e11)
         {
@@ -370,6 +368,6 @@ public static class EvaluationData
             return true;
         }
 
-        return false;
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
     }
 }

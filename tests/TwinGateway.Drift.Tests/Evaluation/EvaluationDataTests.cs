@@ -173,7 +173,7 @@ public sealed class EvaluationDataTests : IDisposable
     [Fact]
     public void Csv_reads_labels_when_present_and_none_when_absent()
     {
-        _folder.Write("labelled.csv", "time,a,b,anomaly\n0,1.0,2.0,0\n1,1.5,,0\n2,9.0,2.5,1\n");
+        _folder.Write("labelled.csv", "time,a,b,anomaly\n0,1.0,2.0,0\n1.5,1.5,,0\n2,9.0,2.5,1\n");
         _folder.Write("plain/unlabelled.csv", "time,a\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:01Z,2\n");
 
         var files = EvaluationData.Read(_folder.Path, EvaluationFormat.Csv).ToList();
@@ -183,7 +183,7 @@ public sealed class EvaluationDataTests : IDisposable
         Assert.True(float.IsNaN(labelled.Frames.Row(1)[1]), "an empty value is missing (NaN)");
         Assert.Equal([false, false, true], labelled.Labels!);
         Assert.Equal([2], labelled.Changepoints.ToArray());
-        Assert.Equal(1000, labelled.Frames.Times[1]); // a number is seconds
+        Assert.Equal(1500, labelled.Frames.Times[1]); // a number is seconds
 
         var unlabelled = files.Single(f => f.Name == "plain/unlabelled.csv");
         Assert.Null(unlabelled.Labels);
