@@ -45,7 +45,7 @@ public sealed record NoiseIncrease(string SignalId, double Factor) : TwinFault(S
 
 /// <summary>
 /// A stuck sensor: the signal keeps reading what it read at the injection (any data type, text included) while the
-/// process goes on; the other faults on it show again once the faults are cleared.
+/// process goes on; other faults on the signal do not show while it is stuck. Clearing the faults unsticks it.
 /// </summary>
 public sealed record StuckSensor(string SignalId) : TwinFault(SignalId);
 
