@@ -23,11 +23,13 @@ namespace TwinGateway.PlcSim;
 /// outside the axis limits is refused with BadOutOfRange and changes nothing), the line-wide signals directly in it, and
 /// the object <c>&lt;Prefix&gt;.Faults</c> with
 /// the methods InjectToolWear(String station, Double secondsPerHour), InjectSensorOffset(String signal, Double offset),
-/// InjectBearingHeat(String station, Double degreesPerHour), InjectJam(String station) and ClearFaults(), and the
+/// InjectBearingHeat(String station, Double degreesPerHour), InjectJam(String station), InjectGainChange(String signal,
+/// Double factor), InjectNoiseIncrease(String signal, Double factor), InjectStuckSensor(String signal),
+/// InjectSlowLeak(String signal, Double unitsPerHour) and ClearFaults(), and the
 /// variables Active (String[]: the active faults) and LastResult (String: what the last call did, or why it was refused).
 /// The prefix is the part before the first '.' that the signals' string node ids share (<c>DemoLine</c> for the demo
 /// line), else the line id. A refused fault call returns BadInvalidArgument; LastResult and the log name the unknown
-/// station or signal. Writes to controller inputs take any finite value, also one outside the signal's nominal range:
+/// station or signal, or say why the signal's type or the number does not fit the fault. Writes to controller inputs take any finite value, also one outside the signal's nominal range:
 /// a PLC knows its data types, not the plant's operating ranges.
 /// </remarks>
 public sealed partial class SimulatedPlc : IAsyncDisposable
@@ -444,6 +446,13 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
         AddMethod("InjectBearingHeat", [UaAddressSpace.Arg("station", DataTypeIds.String), UaAddressSpace.Arg("degreesPerHour", DataTypeIds.Double)],
             args => new BearingHeat((string)args[0].Value!, args[1].ToDouble()));
         AddMethod("InjectJam", [UaAddressSpace.Arg("station", DataTypeIds.String)], args => new Jam((string)args[0].Value!));
+        AddMethod("InjectGainChange", [UaAddressSpace.Arg("signal", DataTypeIds.String), UaAddressSpace.Arg("factor", DataTypeIds.Double)],
+            args => new GainChange((string)args[0].Value!, args[1].ToDouble()));
+        AddMethod("InjectNoiseIncrease", [UaAddressSpace.Arg("signal", DataTypeIds.String), UaAddressSpace.Arg("factor", DataTypeIds.Double)],
+            args => new NoiseIncrease((string)args[0].Value!, args[1].ToDouble()));
+        AddMethod("InjectStuckSensor", [UaAddressSpace.Arg("signal", DataTypeIds.String)], args => new StuckSensor((string)args[0].Value!));
+        AddMethod("InjectSlowLeak", [UaAddressSpace.Arg("signal", DataTypeIds.String), UaAddressSpace.Arg("unitsPerHour", DataTypeIds.Double)],
+            args => new SlowLeak((string)args[0].Value!, args[1].ToDouble()));
         Space.AddMethod(faults.NodeId, new NodeId(prefix + "ClearFaults", 1), "ClearFaults", [], [], _ =>
         {
             lock (_gate)

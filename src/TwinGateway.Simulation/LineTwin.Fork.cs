@@ -130,6 +130,8 @@ public sealed partial class LineTwin
             }
         }
 
+        // The sensor faults' effects follow from the list (their drift is in the offsets copied above).
+        RebuildSensorFaults();
         UpdateDiscrete();
     }
 }

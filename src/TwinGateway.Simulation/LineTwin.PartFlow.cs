@@ -47,6 +47,8 @@ public sealed partial class LineTwin
                 station.Heat += station.HeatRate * _dt / SecondsPerHour;
             }
         }
+
+        AccumulateLeaks();
     }
 
     private void AdvancePartFlow(double end)

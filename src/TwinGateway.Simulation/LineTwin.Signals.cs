@@ -206,7 +206,7 @@ public sealed partial class LineTwin
             }
 
             _state[i] = value;
-            _values[i] = Report(value + _offsets[i], plan.Rounding);
+            _values[i] = Read(i, value + _offsets[i]);
         }
     }
 
@@ -232,7 +232,7 @@ public sealed partial class LineTwin
                 PlanKind.MotorCurrent => CurrentTarget(plan),
                 _ => _robots[plan.Robot].Joints[plan.Axis],
             };
-            _values[i] = Report(_state[i] + _offsets[i], plan.Rounding);
+            _values[i] = Read(i, _state[i] + _offsets[i]);
         }
     }
 
@@ -245,7 +245,7 @@ public sealed partial class LineTwin
             switch (plan.Kind)
             {
                 case PlanKind.Setpoint:
-                    _values[i] = Report(_state[i] + _offsets[i], plan.Rounding);
+                    _values[i] = Read(i, _state[i] + _offsets[i]);
                     continue;
                 case PlanKind.Constant:
                     state = plan.A;
@@ -274,10 +274,10 @@ public sealed partial class LineTwin
 
             if (plan.Noise > 0 && plan.Rounding != Rounding.Boolean)
             {
-                value += plan.Noise * NextGaussian();
+                value += plan.Noise * _sensors[i].NoiseFactor * NextGaussian();
             }
 
-            _values[i] = Report(value, plan.Rounding);
+            _values[i] = Read(i, value);
         }
     }
 

@@ -35,8 +35,12 @@ namespace TwinGateway.Simulation;
 /// (f64).</item>
 /// <item>Per interlock: whether it is holding (bool).</item>
 /// <item>Injected faults: count (i32), then each as its kind (u8: 1 tool wear, 2 sensor offset, 3 bearing heat,
-/// 4 jam), its target id (string) and, except a jam, its rate or offset (f64).</item>
+/// 4 jam, 5 gain change, 6 noise increase, 7 stuck sensor, 8 slow leak), its target id (string) and, except a jam or
+/// a stuck sensor, its rate, offset or factor (f64).</item>
 /// </list>
+/// <para>Kinds 5 to 8 were added within version 1: a snapshot without them is byte for byte what earlier builds wrote
+/// and read, and their effects need no bytes of their own (gain, noise and stuck flag follow from the list, a leak's
+/// drift is in the sensor offset, a stuck reading is the reported value).</para>
 /// <para>Nothing follows the last fault. Not saved, because the definition and options rebuild them: signal plans,
 /// indexes, topology, robot paths, and the per-step scratch arrays of the interlocks (cleared before each use).</para>
 /// </remarks>
@@ -49,6 +53,10 @@ public sealed partial class LineTwin
     private const byte FaultSensorOffset = 2;
     private const byte FaultBearingHeat = 3;
     private const byte FaultJam = 4;
+    private const byte FaultGainChange = 5;
+    private const byte FaultNoiseIncrease = 6;
+    private const byte FaultStuckSensor = 7;
+    private const byte FaultSlowLeak = 8;
 
     /// <summary>UTF-8 that refuses malformed bytes instead of replacing them, so a corrupt id is reported as such.</summary>
     private static readonly UTF8Encoding SnapshotEncoding = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -297,6 +305,25 @@ public sealed partial class LineTwin
                     writer.Write(FaultJam);
                     writer.Write(jam.StationId);
                     break;
+                case GainChange gain:
+                    writer.Write(FaultGainChange);
+                    writer.Write(gain.SignalId);
+                    writer.Write(gain.Factor);
+                    break;
+                case NoiseIncrease noise:
+                    writer.Write(FaultNoiseIncrease);
+                    writer.Write(noise.SignalId);
+                    writer.Write(noise.Factor);
+                    break;
+                case StuckSensor stuck:
+                    writer.Write(FaultStuckSensor);
+                    writer.Write(stuck.SignalId);
+                    break;
+                case SlowLeak leak:
+                    writer.Write(FaultSlowLeak);
+                    writer.Write(leak.SignalId);
+                    writer.Write(leak.UnitsPerHour);
+                    break;
                 default:
                     throw new InvalidOperationException($"fault {fault.GetType().Name} has no snapshot form");
             }
@@ -355,10 +382,14 @@ public sealed partial class LineTwin
                 FaultSensorOffset => new SensorOffset(target, reader.ReadDouble()),
                 FaultBearingHeat => new BearingHeat(target, reader.ReadDouble()),
                 FaultJam => new Jam(target),
+                FaultGainChange => new GainChange(target, reader.ReadDouble()),
+                FaultNoiseIncrease => new NoiseIncrease(target, reader.ReadDouble()),
+                FaultStuckSensor => new StuckSensor(target),
+                FaultSlowLeak => new SlowLeak(target, reader.ReadDouble()),
                 _ => throw new InvalidDataException($"the twin snapshot is corrupt: fault kind {kind}"),
             };
 
-            // The fault's effects (wear and heat rates, jams, offsets) are in the state read above; only the list is rebuilt.
+            // The fault's effects (wear and heat rates, jams, offsets, leaks' drift) are in the state read above; only the list is rebuilt.
             if (CheckFault(fault) is { } problem)
             {
                 throw new InvalidDataException($"the twin snapshot's fault {f + 1} does not fit the line: {problem}");
@@ -366,6 +397,9 @@ public sealed partial class LineTwin
 
             _faults.Add(fault);
         }
+
+        // The sensor faults' gains, noise factors, leak rates and stuck flags follow from the list.
+        RebuildSensorFaults();
 
         // Derived from the setpoints just read (_state): the cycle-time factors of the setpoint effects.
         UpdateCycleFactors();

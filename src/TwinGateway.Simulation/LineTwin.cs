@@ -40,11 +40,16 @@ public sealed partial class LineTwin : ILineTwin
     private readonly double[] _state;
     private readonly double[] _values;
     private readonly double[] _offsets;
+    private readonly SensorFaults[] _sensors;
+    private readonly ulong[] _noiseKeys;
     private readonly List<TwinFault> _faults = [];
     private readonly ReadOnlyCollection<TwinFault> _faultsView;
     private Xoshiro256StarStar _rng;
     private bool _hasSpareGaussian;
     private double _spareGaussian;
+
+    /// <summary>Some signal has a sensor fault in <see cref="_sensors"/>: without one, a step skips them.</summary>
+    private bool _anySensorFault;
 
     /// <summary>Seconds the part flow has reached, counted from the start of the first twin this state was stepped in (<see cref="TwinOptions.Start"/>, unless <see cref="WithStep"/> moved it).</summary>
     private double _now;
@@ -90,6 +95,9 @@ public sealed partial class LineTwin : ILineTwin
         _state = new double[line.Signals.Length];
         _values = new double[line.Signals.Length];
         _offsets = new double[line.Signals.Length];
+        _sensors = new SensorFaults[line.Signals.Length];
+        Array.Fill(_sensors, SensorFaults.None);
+        _noiseKeys = NoiseKeys(line.Signals, Options.Seed);
         _plans = new SignalPlan[line.Signals.Length];
         for (var i = 0; i < _plans.Length; i++)
         {
@@ -218,8 +226,10 @@ public sealed partial class LineTwin : ILineTwin
         ref readonly var plan = ref _plans[index];
         if (plan.Kind == PlanKind.RobotProgram && _signals[index].DataType == SignalDataType.String)
         {
+            // A stuck sensor keeps its text: the frozen value is the program number (0 while none ran).
             var robot = _robots[plan.Robot];
-            return robot.InProgram ? robot.ProgramName : "";
+            var inProgram = _sensors[index].Stuck ? _values[index] != 0 : robot.InProgram;
+            return inProgram ? robot.ProgramName : "";
         }
 
         var value = _values[index];
@@ -249,7 +259,7 @@ public sealed partial class LineTwin : ILineTwin
         }
 
         _state[index] = value;
-        _values[index] = Report(value + _offsets[index], _plans[index].Rounding);
+        _values[index] = Read(index, value + _offsets[index]);
         if (_hasEffect[index])
         {
             UpdateCycleFactors();

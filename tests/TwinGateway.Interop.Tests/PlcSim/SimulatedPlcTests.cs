@@ -188,6 +188,48 @@ public sealed class SimulatedPlcTests(SimulatedPlcFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task The_sensor_fault_methods_take_effect_in_the_twin_and_refuse_bad_arguments()
+    {
+        try
+        {
+            var gain = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectGainChange"), new Variant("line.cabinetTemperature"), new Variant(2.0));
+            var noise = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectNoiseIncrease"), new Variant("cnc1.spindleCurrent"), new Variant(3.0));
+            var stuck = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectStuckSensor"), new Variant("cnc2.doorOpen"));
+            var leak = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectSlowLeak"), new Variant("line.airPressure"), new Variant(-0.5));
+            Assert.True(gain.StatusCode.IsGood && noise.StatusCode.IsGood && stuck.StatusCode.IsGood && leak.StatusCode.IsGood);
+            Assert.Equal(4, Plc.Inspect(t => t.ActiveFaults.Count));
+            var active = (string[])(await _client.ReadValuesAsync([new NodeId(Plc.FaultsObjectId.StringId + ".Active", 1)]))[0].Value.ArrayValue!;
+            Assert.Equal(["gain:line.cabinetTemperature:2", "noise:cnc1.spindleCurrent:3", "stuck:cnc2.doorOpen", "leak:line.airPressure:-0.5"], active);
+            await WaitFor(async () => (await _client.ReadValuesAsync([Node("line.cabinetTemperature")]))[0].Value.ToDouble() > 55, TimeSpan.FromSeconds(5),
+                "line.cabinetTemperature never read twice its 31 degrees");
+
+            var type = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectGainChange"), new Variant("cnc1.doorOpen"), new Variant(2.0));
+            Assert.Equal("BadInvalidArgument", type.StatusCode.Name);
+            Assert.Contains("not numeric", await LastResult(), StringComparison.Ordinal);
+            var factor = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectNoiseIncrease"), new Variant("line.airPressure"), new Variant(0.5));
+            Assert.Equal("BadInvalidArgument", factor.StatusCode.Name);
+            Assert.Contains("noise factor", await LastResult(), StringComparison.Ordinal);
+            var unknown = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectStuckSensor"), new Variant("cnc1.spindleTemp"));
+            Assert.Equal("BadInvalidArgument", unknown.StatusCode.Name);
+            Assert.Contains("'cnc1.spindleTemp'", await LastResult(), StringComparison.Ordinal);
+            var rate = await _client.CallMethodAsync(Plc.FaultsObjectId, Method("InjectSlowLeak"), new Variant("line.airPressure"), new Variant(double.PositiveInfinity));
+            Assert.Equal("BadInvalidArgument", rate.StatusCode.Name);
+            Assert.Contains("slow leak", await LastResult(), StringComparison.Ordinal);
+            Assert.Equal(4, Plc.Inspect(t => t.ActiveFaults.Count));
+        }
+        finally
+        {
+            Assert.True((await _client.CallMethodAsync(Plc.FaultsObjectId, Method("ClearFaults"))).StatusCode.IsGood);
+        }
+
+        await WaitFor(async () => (await _client.ReadValuesAsync([Node("line.cabinetTemperature")]))[0].Value.ToDouble() < 40, TimeSpan.FromSeconds(5),
+            "line.cabinetTemperature kept its gain after ClearFaults");
+
+        async Task<string> LastResult() =>
+            (string)(await _client.ReadValuesAsync([new NodeId(Plc.FaultsObjectId.StringId + ".LastResult", 1)]))[0].Value.Value!;
+    }
+
+    [Fact]
     public async Task Faults_given_at_start_are_active_and_bad_ones_are_refused_before_starting()
     {
         var port = FreePort.Next();
