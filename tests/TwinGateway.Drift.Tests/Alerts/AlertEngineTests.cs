@@ -266,7 +266,7 @@ public sealed class AlertEngineTests : IDisposable
     private static void AssertSame(DriftAlert expected, DriftAlert actual)
     {
         Assert.Equal(expected with { Contributors = [] }, actual with { Contributors = [] });
-        Assert.Equal(expected.Contributors, actual.Contributors);
+        Assert.Equal(expected.Contributors.ToArray(), actual.Contributors.ToArray());
     }
 
     private void Reopen()
