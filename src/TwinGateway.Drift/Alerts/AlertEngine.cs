@@ -178,16 +178,18 @@ public sealed class AlertEngine
         var onset = track.AboveSince!.Value;
         var history = History(key.Line);
         history.Onsets.RemoveAll(o => o <= onset - RateWindow);
+        var episode = new AlertEpisode(key.Line, key.Authority, key.Detector, null, onset);
         DriftAlert? alert = null;
         if (history.Onsets.Count >= Rules.MaxAlertsPerHour && history.LastAlertId is { } lastId && Current(lastId) is var (last, lastTrack))
         {
+            _store.StartEpisode(episode, null);
             var counted = last with { SuppressedEpisodes = last.SuppressedEpisodes + 1 };
             Save(counted, lastTrack);
             events.Add(new AlertEvent(AlertEventKind.Updated, counted));
         }
         else
         {
-            alert = _store.Insert(new DriftAlert
+            alert = _store.StartEpisode(episode, new DriftAlert
             {
                 Line = key.Line,
                 Authority = key.Authority,
@@ -200,14 +202,14 @@ public sealed class AlertEngine
                 PeakScore = track.PendingPeak,
                 Contributors = track.PendingContributors,
                 PlotLink = PlotLink(key.Line, track.PendingContributors, onset, time),
-            });
+            })!;
+            episode = episode with { AlertId = alert.Id };
             history.Onsets.Add(onset);
             history.LastAlertId = alert.Id;
             events.Add(new AlertEvent(AlertEventKind.Opened, alert));
         }
 
-        track.Episode = new AlertEpisode(key.Line, key.Authority, key.Detector, alert?.Id, onset);
-        _store.SaveEpisode(track.Episode);
+        track.Episode = episode;
         track.Alert = alert;
         track.AboveSince = null;
         track.BelowClearSince = null;
@@ -254,9 +256,10 @@ public sealed class AlertEngine
 
     private void EndEpisode(TrackKey key, Track track, DateTimeOffset time, List<AlertEvent> events)
     {
+        DriftAlert? final = null;
         if (track.Alert is { State: not AlertState.Resolved } alert)
         {
-            var resolved = alert with
+            final = alert with
             {
                 State = AlertState.Resolved,
                 ResolvedBy = DriftAlert.AutoResolver,
@@ -265,16 +268,15 @@ public sealed class AlertEngine
                     $"the score stayed below {Rules.ClearLevel} for {Rules.HoldTime.TotalSeconds} s"),
                 PlotLink = PlotLink(key.Line, alert.Contributors, alert.Onset, time),
             };
-            _store.Update(resolved);
-            events.Add(new AlertEvent(AlertEventKind.Resolved, resolved));
+            events.Add(new AlertEvent(AlertEventKind.Resolved, final));
         }
         else if (track.Alert is { } done)
         {
-            // Resolved by a person while the episode went on: keep what the engine saw since then.
-            _store.Update(done);
+            // Resolved by a person while the episode went on: keep what the engine saw until then.
+            final = done;
         }
 
-        _store.DeleteEpisode(key.Line, key.Authority, key.Detector);
+        _store.EndEpisode(key.Line, key.Authority, key.Detector, final);
         track.Episode = null;
         track.Alert = null;
         track.BelowClearSince = null;

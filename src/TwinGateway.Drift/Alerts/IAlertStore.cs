@@ -38,11 +38,15 @@ public interface IAlertStore
 
     IReadOnlyList<DriftAlert> List(AlertFilter filter);
 
-    /// <summary>Records (or replaces) the open episode of its line, authority and detector.</summary>
-    void SaveEpisode(AlertEpisode episode);
+    /// <summary>
+    /// Records an episode that starts, with its new alert (null when the rate limit suppressed it) in the same
+    /// transaction, so that a crash cannot leave an alert without its episode (a restart would open a second one).
+    /// Returns the alert with its assigned id; the episode stored names it.
+    /// </summary>
+    DriftAlert? StartEpisode(AlertEpisode episode, DriftAlert? alert);
 
-    /// <summary>Forgets the episode of a line, authority and detector (it ended).</summary>
-    void DeleteEpisode(string line, Authority authority, string detector);
+    /// <summary>Forgets the episode of a line, authority and detector (it ended) and, in the same transaction, stores its alert's final state when given.</summary>
+    void EndEpisode(string line, Authority authority, string detector, DriftAlert? alert);
 
     /// <summary>Every open episode.</summary>
     IReadOnlyList<AlertEpisode> Episodes();

@@ -51,6 +51,9 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
     private const string Columns = "id, line, authority, detector, model_version, severity, state, onset, last_seen, peak, contributors, " +
         "acknowledged_by, acknowledged_at, acknowledge_note, resolved_by, resolved_at, resolve_note, plot_link, suppressed_episodes";
 
+    private const string Values = "$line, $authority, $detector, $modelVersion, $severity, $state, $onset, $lastSeen, $peak, $contributors, " +
+        "$ackBy, $ackAt, $ackNote, $resolvedBy, $resolvedAt, $resolveNote, $plotLink, $suppressed";
+
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     private readonly SqliteConnection _connection;
@@ -93,21 +96,7 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
         ArgumentNullException.ThrowIfNull(alert);
         Run($"update alert {alert.Id}", () =>
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = """
-                UPDATE drift_alerts SET line = $line, authority = $authority, detector = $detector, model_version = $modelVersion,
-                    severity = $severity, state = $state, onset = $onset, last_seen = $lastSeen, peak = $peak, contributors = $contributors,
-                    acknowledged_by = $ackBy, acknowledged_at = $ackAt, acknowledge_note = $ackNote, resolved_by = $resolvedBy,
-                    resolved_at = $resolvedAt, resolve_note = $resolveNote, plot_link = $plotLink, suppressed_episodes = $suppressed
-                WHERE id = $id
-                """;
-            Bind(command, alert);
-            command.Parameters.AddWithValue("$id", alert.Id);
-            if (command.ExecuteNonQuery() != 1)
-            {
-                throw new AlertStoreException($"alert {alert.Id} is not in the drift alert store '{Path}'; only a stored alert can be updated");
-            }
-
+            UpdateIn(null, alert);
             return 0;
         });
     }
@@ -153,12 +142,24 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
         });
     }
 
-    public void SaveEpisode(AlertEpisode episode)
+    public DriftAlert? StartEpisode(AlertEpisode episode, DriftAlert? alert)
     {
         ArgumentNullException.ThrowIfNull(episode);
-        Run($"record the episode of '{episode.Detector}' on line '{episode.Line}'", () =>
+        return Run($"record the episode of '{episode.Detector}' on line '{episode.Line}'", () =>
         {
+            using var transaction = _connection.BeginTransaction();
+            DriftAlert? stored = null;
+            if (alert is not null)
+            {
+                using var insert = _connection.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = $"INSERT INTO drift_alerts ({Columns[4..]}) VALUES ({Values}) RETURNING id";
+                Bind(insert, alert);
+                stored = alert with { Id = (long)insert.ExecuteScalar()! };
+            }
+
             using var command = _connection.CreateCommand();
+            command.Transaction = transaction;
             command.CommandText = """
                 INSERT INTO drift_alert_episodes (line, authority, detector, alert_id, onset) VALUES ($line, $authority, $detector, $alert, $onset)
                     ON CONFLICT (line, authority, detector) DO UPDATE SET alert_id = excluded.alert_id, onset = excluded.onset
@@ -166,21 +167,30 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
             command.Parameters.AddWithValue("$line", episode.Line);
             command.Parameters.AddWithValue("$authority", (int)episode.Authority);
             command.Parameters.AddWithValue("$detector", episode.Detector);
-            command.Parameters.AddWithValue("$alert", (object?)episode.AlertId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$alert", (object?)stored?.Id ?? (object?)episode.AlertId ?? DBNull.Value);
             command.Parameters.AddWithValue("$onset", episode.Onset.UtcTicks);
             command.ExecuteNonQuery();
-            return 0;
+            transaction.Commit();
+            return stored;
         });
     }
 
-    public void DeleteEpisode(string line, Authority authority, string detector) => Run($"end the episode of '{detector}' on line '{line}'", () =>
+    public void EndEpisode(string line, Authority authority, string detector, DriftAlert? alert) => Run($"end the episode of '{detector}' on line '{line}'", () =>
     {
+        using var transaction = _connection.BeginTransaction();
+        if (alert is not null)
+        {
+            UpdateIn(transaction, alert);
+        }
+
         using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "DELETE FROM drift_alert_episodes WHERE line = $line AND authority = $authority AND detector = $detector";
         command.Parameters.AddWithValue("$line", line);
         command.Parameters.AddWithValue("$authority", (int)authority);
         command.Parameters.AddWithValue("$detector", detector);
         command.ExecuteNonQuery();
+        transaction.Commit();
         return 0;
     });
 
@@ -201,8 +211,24 @@ public sealed class SqliteAlertStore : IAlertStore, IDisposable
 
     public void Dispose() => _connection.Dispose();
 
-    private const string Values = "$line, $authority, $detector, $modelVersion, $severity, $state, $onset, $lastSeen, $peak, $contributors, " +
-        "$ackBy, $ackAt, $ackNote, $resolvedBy, $resolvedAt, $resolveNote, $plotLink, $suppressed";
+    private void UpdateIn(SqliteTransaction? transaction, DriftAlert alert)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE drift_alerts SET line = $line, authority = $authority, detector = $detector, model_version = $modelVersion,
+                severity = $severity, state = $state, onset = $onset, last_seen = $lastSeen, peak = $peak, contributors = $contributors,
+                acknowledged_by = $ackBy, acknowledged_at = $ackAt, acknowledge_note = $ackNote, resolved_by = $resolvedBy,
+                resolved_at = $resolvedAt, resolve_note = $resolveNote, plot_link = $plotLink, suppressed_episodes = $suppressed
+            WHERE id = $id
+            """;
+        Bind(command, alert);
+        command.Parameters.AddWithValue("$id", alert.Id);
+        if (command.ExecuteNonQuery() != 1)
+        {
+            throw new AlertStoreException($"alert {alert.Id} is not in the drift alert store '{Path}'; only a stored alert can be updated");
+        }
+    }
 
     private static void Bind(SqliteCommand command, DriftAlert alert)
     {
