@@ -280,7 +280,8 @@ public sealed class ModelRegistry : IDisposable
 
     public void Dispose() => _connection.Dispose();
 
-    private static string RelativeFile(string line, string version) => System.IO.Path.Combine("models", line, version + ".onnx");
+    // Stored with '/' so that a data folder copied between Linux and Windows still resolves (both accept '/').
+    private static string RelativeFile(string line, string version) => $"models/{line}/{version}.onnx";
 
     /// <summary>Writes to a temporary file beside <paramref name="path"/>, flushes it to disk, then moves it into place; returns <paramref name="path"/>.</summary>
     private static string WriteDurably(string path, byte[] bytes)

@@ -115,6 +115,19 @@ public sealed class ModelRegistryTests : IDisposable
         Assert.Single(registry.List("press-1"));
     }
 
+    [Fact]
+    public void Two_registries_over_one_file_registering_at_once_get_distinct_versions()
+    {
+        using var first = Open();
+        using var second = Open();
+        var versions = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 20, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+            versions.Add((i % 2 == 0 ? first : second).Register("press-1", Card(""), c => [(byte)i], "alice").Version));
+
+        Assert.Equal(Enumerable.Range(1, 20).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(), versions.Order());
+        Assert.All(first.List("press-1"), m => Assert.NotEmpty(first.ReadModelBytes("press-1", m.Version)));
+    }
+
     private ModelRegistry Open() => ModelRegistry.Open(_folder.Database, _folder.Path, _time);
 
     private static ModelCard Card(string line) => new(
