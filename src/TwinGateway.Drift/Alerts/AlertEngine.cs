@@ -270,11 +270,8 @@ public sealed class AlertEngine
             };
             events.Add(new AlertEvent(AlertEventKind.Resolved, final));
         }
-        else if (track.Alert is { } done)
-        {
-            // Resolved by a person while the episode went on: keep what the engine saw until then.
-            final = done;
-        }
+
+        // An alert a person resolved during the episode is left as they closed it (the engine stopped updating it then).
 
         _store.EndEpisode(key.Line, key.Authority, key.Detector, final);
         track.Episode = null;
