@@ -1,0 +1,40 @@
+namespace TwinGateway.Drift.Live;
+
+/// <summary>How a line's drift is watched. Section <c>Drift</c> of the gateway's settings.</summary>
+public sealed class DriftMonitorOptions
+{
+    /// <summary>Time between frames: a frame's scores exist one interval after its samples (default 1 s).</summary>
+    public double FrameSeconds { get; set; } = 1;
+
+    /// <summary>The physics rule's window: the mean residual is taken over this long (default 10 minutes).</summary>
+    public double PhysicsWindowSeconds { get; set; } = 600;
+
+    /// <summary>Contributors an alert names (the signals with the largest shares).</summary>
+    public int Contributors { get; set; } = 5;
+
+    public TimeSpan FrameInterval => TimeSpan.FromSeconds(FrameSeconds);
+
+    public int PhysicsWindowFrames => Math.Max(1, (int)Math.Round(PhysicsWindowSeconds / FrameSeconds));
+
+    /// <summary>Every problem of these settings, each naming its key; empty when usable.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (!double.IsFinite(FrameSeconds) || FrameSeconds < 0.01 || FrameSeconds > 60)
+        {
+            problems.Add($"Drift:FrameSeconds {FrameSeconds} must be between 0.01 and 60");
+        }
+
+        if (!double.IsFinite(PhysicsWindowSeconds) || PhysicsWindowSeconds < FrameSeconds)
+        {
+            problems.Add($"Drift:PhysicsWindowSeconds {PhysicsWindowSeconds} must be at least one frame ({FrameSeconds} s)");
+        }
+
+        if (Contributors is < 1 or > 50)
+        {
+            problems.Add($"Drift:Contributors {Contributors} must be between 1 and 50");
+        }
+
+        return problems;
+    }
+}
