@@ -1,0 +1,329 @@
+using System.Collections.Immutable;
+using System.Numerics;
+using System.Numerics.Tensors;
+using TwinGateway.Drift.Onnx;
+
+namespace TwinGateway.Drift.Models;
+
+/// <summary>
+/// A principal component subspace over pooled, standardised windows, scored by Hotelling's T-squared and the Q (SPE)
+/// statistic. The scoring path, managed and in the exported graph alike:
+/// <list type="number">
+/// <item>NaN becomes the feature's training mean, then <c>z = (x - Mean) / Scale</c>;</item>
+/// <item>the window's <c>Window</c> frames are pooled in time into <see cref="Slots"/> slots of
+/// <see cref="FramesPerSlot"/> consecutive frames (their mean), flattened slot-major to <see cref="Dims"/> values, and the
+/// fit part's pooled mean is subtracted: <c>c</c>;</item>
+/// <item><c>t = Vᵀc</c> over the <see cref="Components"/> kept components, <c>T² = Σ t_j² / λ_j</c>,
+/// <c>r = c - V t</c>, <c>Q = ‖r‖²</c>;</item>
+/// <item><c>raw = T² / T²limit + Q / Qlimit</c> (each limit is the held-back quantile of its statistic), score = raw / Threshold.</item>
+/// </list>
+/// Contributions share <c>raw</c> exactly: a pooled value <c>d</c> gets <c>r_d² / Qlimit</c> plus, for every component
+/// <c>j</c>, <c>(t_j² / λ_j) · V_dj² / T²limit</c> (each component's T² term is spread over the values by its squared
+/// loadings, which sum to 1, so the shares are non-negative and add up to T²); a feature's share is the sum over its slots,
+/// divided by the row's total.
+/// </summary>
+public sealed class PcaModel : DriftModel
+{
+    [ThreadStatic]
+    private static float[]? t_scratch;
+
+    private readonly float[] _pooledMean;
+    private readonly float[] _basis;
+    private readonly float[] _basisSquared;
+    private readonly float[] _inverseEigenvalues;
+    private readonly float[] _inverseScale;
+
+    internal PcaModel(
+        int window, ImmutableArray<string> features, float[] mean, float[] scale, ModelMetrics metrics,
+        int slots, float[] pooledMean, float[] basis, float[] eigenvalues, double tSquaredLimit, double qLimit)
+        : base(ModelKind.Pca, window, features, mean, scale, metrics)
+    {
+        ArgumentNullException.ThrowIfNull(pooledMean);
+        ArgumentNullException.ThrowIfNull(basis);
+        ArgumentNullException.ThrowIfNull(eigenvalues);
+        if (slots < 1 || window % slots != 0)
+        {
+            throw new ArgumentException($"{slots} slots do not divide a window of {window} frames", nameof(slots));
+        }
+
+        Slots = slots;
+        FramesPerSlot = window / slots;
+        Dims = slots * features.Length;
+        Components = eigenvalues.Length;
+        if (pooledMean.Length != Dims || basis.Length != Dims * Components)
+        {
+            throw new ArgumentException($"{Dims} pooled dims and {Components} components need a mean of {Dims} and a basis of {Dims * Components} values, not {pooledMean.Length} and {basis.Length}");
+        }
+
+        _pooledMean = pooledMean;
+        _basis = basis;
+        _basisSquared = new float[basis.Length];
+        TensorPrimitives.Multiply(basis, basis, _basisSquared);
+        _inverseEigenvalues = new float[Components];
+        for (var j = 0; j < Components; j++)
+        {
+            _inverseEigenvalues[j] = 1f / eigenvalues[j];
+        }
+
+        _inverseScale = new float[features.Length];
+        TensorPrimitives.Divide(1f, scale, _inverseScale);
+        TSquaredLimit = tSquaredLimit;
+        QLimit = qLimit;
+    }
+
+    /// <summary>Pooled time slots per window (see <see cref="PoolSlots"/>).</summary>
+    public int Slots { get; }
+
+    /// <summary>Consecutive frames averaged into one slot.</summary>
+    public int FramesPerSlot { get; }
+
+    /// <summary>Length of a pooled window: <c>Slots * Features</c>.</summary>
+    public int Dims { get; }
+
+    /// <summary>Principal components kept (<c>k</c>).</summary>
+    public int Components { get; }
+
+    /// <summary>The held-back quantile of T² the raw score divides T² by.</summary>
+    public double TSquaredLimit { get; }
+
+    /// <summary>The held-back quantile of Q the raw score divides Q by.</summary>
+    public double QLimit { get; }
+
+    /// <summary>The largest number of values a pooled window aims for: it bounds the covariance at 512 x 512.</summary>
+    public const int PooledDimsTarget = 512;
+
+    /// <summary>
+    /// The rule for the slots: the largest divisor of <paramref name="window"/> not above
+    /// <c>max(1, 512 / features)</c>, so every slot averages the same number of frames and a window pools to at most
+    /// <c>max(512, features)</c> values (Features 200, Window 10: 2 slots of 5 frames, 400 values).
+    /// </summary>
+    public static int PoolSlots(int window, int features)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(features, 1);
+        var most = Math.Min(window, Math.Max(1, PooledDimsTarget / features));
+        for (var p = most; p > 1; p--)
+        {
+            if (window % p == 0)
+            {
+                return p;
+            }
+        }
+
+        return 1;
+    }
+
+    /// <inheritdoc/>
+    public override void Score(ReadOnlySpan<float> windows, int count, Span<float> scores, Span<float> contributions)
+    {
+        var features = Features.Length;
+        CheckLengths(windows.Length, count, scores.Length, contributions.Length);
+        var scratch = Scratch();
+        var c = scratch.AsSpan(0, Dims);
+        var r = scratch.AsSpan(Dims, Dims);
+        var share = scratch.AsSpan(2 * Dims, Dims);
+        var t = scratch.AsSpan(3 * Dims, Components);
+        var a = scratch.AsSpan(3 * Dims + Components, Components);
+        var length = Window * features;
+        var inverseT = (float)(1 / TSquaredLimit);
+        var inverseQ = (float)(1 / QLimit);
+        var inverseThreshold = 1f / (float)Metrics.Threshold;
+        var uniform = 1f / features;
+        for (var i = 0; i < count; i++)
+        {
+            Statistics(windows.Slice(i * length, length), c, r, t, a, share, out var tSquared, out var q);
+            var raw = (tSquared * inverseT) + (q * inverseQ);
+            scores[i] = raw * inverseThreshold;
+
+            // share_d = tshare_d / T²limit + r_d² / Qlimit, then summed over slots per feature.
+            TensorPrimitives.Multiply(share, inverseT, share);
+            TensorPrimitives.Multiply(r, r, r);
+            TensorPrimitives.MultiplyAdd(r, inverseQ, share, share);
+            var row = contributions.Slice(i * features, features);
+            share[..features].CopyTo(row);
+            for (var s = 1; s < Slots; s++)
+            {
+                TensorPrimitives.Add(row, share.Slice(s * features, features), row);
+            }
+
+            var total = TensorPrimitives.Sum(row);
+            if (total > 0)
+            {
+                TensorPrimitives.Divide(row, total, row);
+            }
+            else
+            {
+                row.Fill(uniform);
+            }
+        }
+    }
+
+    /// <summary>T² and Q of each window, unnormalised (the trainer learns the limits from them).</summary>
+    internal void Statistics(ReadOnlySpan<float> windows, int count, Span<float> tSquared, Span<float> q)
+    {
+        var scratch = Scratch();
+        var c = scratch.AsSpan(0, Dims);
+        var r = scratch.AsSpan(Dims, Dims);
+        var share = scratch.AsSpan(2 * Dims, Dims);
+        var t = scratch.AsSpan(3 * Dims, Components);
+        var a = scratch.AsSpan(3 * Dims + Components, Components);
+        var length = Window * Features.Length;
+        for (var i = 0; i < count; i++)
+        {
+            Statistics(windows.Slice(i * length, length), c, r, t, a, share, out tSquared[i], out q[i]);
+        }
+    }
+
+    /// <summary>
+    /// Standardises and pools one raw window into <paramref name="pooled"/> (<c>Slots * Features</c>), NaN counting as
+    /// the mean (0 after standardisation); the pooled mean is not subtracted. Shared with the trainer, so the
+    /// covariance is taken over exactly what scoring sees.
+    /// </summary>
+    internal static void Pool(ReadOnlySpan<float> window, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseScale, int slots, int framesPerSlot, Span<float> pooled)
+    {
+        var features = mean.Length;
+        var lanes = Vector<float>.Count;
+        var perFrame = 1f / framesPerSlot;
+        for (var s = 0; s < slots; s++)
+        {
+            var acc = pooled.Slice(s * features, features);
+            acc.Clear();
+            for (var w = 0; w < framesPerSlot; w++)
+            {
+                var frame = window.Slice(((s * framesPerSlot) + w) * features, features);
+                var f = 0;
+                for (; f <= features - lanes; f += lanes)
+                {
+                    var x = new Vector<float>(frame[f..]);
+                    var z = (x - new Vector<float>(mean[f..])) * new Vector<float>(inverseScale[f..]);
+                    z = Vector.ConditionalSelect(Vector.Equals(x, x), z, Vector<float>.Zero);
+                    (new Vector<float>(acc[f..]) + z).CopyTo(acc[f..]);
+                }
+
+                for (; f < features; f++)
+                {
+                    var x = frame[f];
+                    if (!float.IsNaN(x))
+                    {
+                        acc[f] += (x - mean[f]) * inverseScale[f];
+                    }
+                }
+            }
+
+            TensorPrimitives.Multiply(acc, perFrame, acc);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override byte[] ExportOnnx(ModelCard card)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        if (card.Kind != ModelKind.Pca || card.Window != Window || !card.Features.SequenceEqual(Features))
+        {
+            throw new ArgumentException($"the card ({card.Kind}, window {card.Window}, {card.Features.Length} features) does not describe this model (Pca, window {Window}, {Features.Length} features)", nameof(card));
+        }
+
+        var features = Features.Length;
+        var g = new OnnxGraphBuilder("pca_drift");
+        g.FloatInput("window", null, Window, features);
+
+        // NaN -> mean, then (x - Mean) / Scale.
+        var meanName = g.Constant("mean", Mean, features);
+        var x = g.Node("Where", [g.Node("IsNaN", ["window"]), meanName, "window"]);
+        var z = g.Node("Div", [g.Node("Sub", [x, meanName]), g.Constant("scale", Scale, features)]);
+
+        // Pool in time: [N, Slots, FramesPerSlot, F] -> mean over axis 2 -> [N, Dims], minus the pooled mean.
+        var grouped = g.Node("Reshape", [z, g.Int64Constant("slots_shape", -1, Slots, FramesPerSlot, features)]);
+        var pooled = g.Node("ReduceMean", [grouped], null, ("axes", new long[] { 2 }), ("keepdims", 0L));
+        var flat = g.Node("Reshape", [pooled, g.Int64Constant("flat_shape", -1, Dims)]);
+        var c = g.Node("Sub", [flat, g.Constant("pooled_mean", _pooledMean, Dims)]);
+
+        // Basis stored k x D; the graph takes V as D x k for t = c V.
+        var basisDk = Transpose(_basis, Components, Dims);
+        var t = g.Node("MatMul", [c, g.Constant("basis", basisDk, Dims, Components)]);
+        var a = g.Node("Mul", [g.Node("Mul", [t, t]), g.Constant("inverse_eigenvalues", _inverseEigenvalues, Components)]);
+        var axisOne = g.Int64Constant("axis1", 1);
+        var tSquared = g.Node("ReduceSum", [a, axisOne], null, ("keepdims", 0L));
+        var residual = g.Node("Sub", [c, g.Node("MatMul", [t, g.Constant("basis_t", _basis, Components, Dims)])]);
+        var residualSquared = g.Node("Mul", [residual, residual]);
+        var q = g.Node("ReduceSum", [residualSquared, axisOne], null, ("keepdims", 0L));
+
+        var inverseT = g.Constant("inverse_t2_limit", [(float)(1 / TSquaredLimit)]);
+        var inverseQ = g.Constant("inverse_q_limit", [(float)(1 / QLimit)]);
+        var raw = g.Node("Add", [g.Node("Mul", [tSquared, inverseT]), g.Node("Mul", [q, inverseQ])]);
+        g.Node("Mul", [raw, g.Constant("inverse_threshold", [1f / (float)Metrics.Threshold])], "score");
+
+        var tShare = g.Node("MatMul", [a, g.Constant("basis_squared_t", _basisSquared, Components, Dims)]);
+        var share = g.Node("Add", [g.Node("Mul", [tShare, inverseT]), g.Node("Mul", [residualSquared, inverseQ])]);
+        var perSlot = g.Node("Reshape", [share, g.Int64Constant("share_shape", -1, Slots, features)]);
+        var perFeature = g.Node("ReduceSum", [perSlot, axisOne], null, ("keepdims", 0L));
+        g.Contributions(perFeature, features, "contributions");
+
+        g.FloatOutput("score", [null]);
+        g.FloatOutput("contributions", null, features);
+        return g.Build(card);
+    }
+
+    private static float[] Transpose(float[] rowMajor, int rows, int columns)
+    {
+        var result = new float[rowMajor.Length];
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < columns; j++)
+            {
+                result[(j * rows) + i] = rowMajor[(i * columns) + j];
+            }
+        }
+
+        return result;
+    }
+
+    private void CheckLengths(int windows, int count, int scores, int contributions)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var features = Features.Length;
+        if (windows < (long)count * Window * features || scores < count || contributions < (long)count * features)
+        {
+            throw new ArgumentException(
+                $"{count} windows of {Window} x {features} need {(long)count * Window * features} values, {count} scores and {(long)count * features} contributions; got {windows}, {scores} and {contributions}");
+        }
+    }
+
+    private float[] Scratch()
+    {
+        var need = (3 * Dims) + (2 * Components);
+        var scratch = t_scratch;
+        if (scratch is null || scratch.Length < need)
+        {
+            scratch = new float[need];
+            t_scratch = scratch;
+        }
+
+        return scratch;
+    }
+
+    private void Statistics(ReadOnlySpan<float> window, Span<float> c, Span<float> r, Span<float> t, Span<float> a, Span<float> share, out float tSquared, out float q)
+    {
+        var dims = Dims;
+        Pool(window, Mean, _inverseScale, Slots, FramesPerSlot, c);
+        TensorPrimitives.Subtract(c, _pooledMean, c);
+        c.CopyTo(r);
+        share.Clear();
+        var basis = _basis.AsSpan();
+        var basisSquared = _basisSquared.AsSpan();
+        tSquared = 0;
+        for (var j = 0; j < t.Length; j++)
+        {
+            var row = basis.Slice(j * dims, dims);
+            var tj = TensorPrimitives.Dot(row, c);
+            t[j] = tj;
+            var aj = tj * tj * _inverseEigenvalues[j];
+            a[j] = aj;
+            tSquared += aj;
+            TensorPrimitives.MultiplyAdd(row, -tj, r, r);
+            TensorPrimitives.MultiplyAdd(basisSquared.Slice(j * dims, dims), aj, share, share);
+        }
+
+        q = TensorPrimitives.SumOfSquares(r);
+    }
+}
