@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
@@ -114,12 +115,44 @@ public static partial class ExecutionProviders
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {
-            return new ExecutionChoice(ExecutionProvider.Cpu, $"CUDA did not load: {e.Message.Trim()}");
+            return new ExecutionChoice(ExecutionProvider.Cpu, $"CUDA did not load: {LoaderMessage() ?? e.Message.Trim()}");
         }
         finally
         {
             env.EnvLogLevel = level;
         }
+    }
+
+    /// <summary>
+    /// ONNX Runtime says only "Failed to load shared library"; loading its CUDA provider library directly gets the
+    /// dynamic loader's message, which names the missing dependency (for example <c>libcublasLt.so.13</c>). Null when
+    /// the library is not found beside the application or loads after all.
+    /// </summary>
+    private static string? LoaderMessage()
+    {
+        var file = OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+        var rid = OperatingSystem.IsWindows() ? "win-x64" : "linux-" + RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+        foreach (var path in new[] { Path.Combine(AppContext.BaseDirectory, "runtimes", rid, "native", file), Path.Combine(AppContext.BaseDirectory, file) })
+        {
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            try
+            {
+                NativeLibrary.Free(NativeLibrary.Load(path));
+                return null;
+            }
+            catch (DllNotFoundException e)
+            {
+                // .NET's message wraps the loader's last line ("libcublasLt.so.13: cannot open shared object file: ...").
+                var lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                return $"{file}: {(lines.Length > 0 ? lines[^1] : e.Message)}";
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(EventId = 7151, Level = LogLevel.Information, Message = "Drift models run on the {Provider} provider: {Reason}")]

@@ -227,15 +227,18 @@ public sealed class PcaModel : DriftModel
         var g = new OnnxGraphBuilder("pca_drift");
         g.FloatInput("window", null, Window, features);
 
-        // NaN -> mean, then (x - Mean) / Scale.
+        // (x - Mean), NaN -> 0 (the mean), pooled in time ([N, Slots, FramesPerSlot, F], mean over axis 2), then / Scale
+        // on the pooled values: the managed path's affine map, ordered for ONNX Runtime, where the graph is memory-bound.
+        // Where against a broadcast constant takes ORT's general broadcasting path; against a same-shape zeros tensor it
+        // does not: measured 29k -> 59k windows/s at Features 200, Window 10 (2 cores).
         var meanName = g.Constant("mean", Mean, features);
-        var x = g.Node("Where", [g.Node("IsNaN", ["window"]), meanName, "window"]);
-        var z = g.Node("Div", [g.Node("Sub", [x, meanName]), g.Constant("scale", Scale, features)]);
-
-        // Pool in time: [N, Slots, FramesPerSlot, F] -> mean over axis 2 -> [N, Dims], minus the pooled mean.
-        var grouped = g.Node("Reshape", [z, g.Int64Constant("slots_shape", -1, Slots, FramesPerSlot, features)]);
+        var centred = g.Node("Sub", ["window", meanName]);
+        var zeros = g.Node("ConstantOfShape", [g.Node("Shape", ["window"])]);
+        var x = g.Node("Where", [g.Node("IsNaN", ["window"]), zeros, centred]);
+        var grouped = g.Node("Reshape", [x, g.Int64Constant("slots_shape", -1, Slots, FramesPerSlot, features)]);
         var pooled = g.Node("ReduceMean", [grouped], null, ("axes", new long[] { 2 }), ("keepdims", 0L));
-        var flat = g.Node("Reshape", [pooled, g.Int64Constant("flat_shape", -1, Dims)]);
+        var z = g.Node("Div", [pooled, g.Constant("scale", Scale, features)]);
+        var flat = g.Node("Reshape", [z, g.Int64Constant("flat_shape", -1, Dims)]);
         var c = g.Node("Sub", [flat, g.Constant("pooled_mean", _pooledMean, Dims)]);
 
         // Basis stored k x D; the graph takes V as D x k for t = c V.
