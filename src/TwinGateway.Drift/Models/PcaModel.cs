@@ -17,10 +17,11 @@ namespace TwinGateway.Drift.Models;
 /// <c>r = c - V t</c>, <c>Q = ‖r‖²</c>;</item>
 /// <item><c>raw = T² / T²limit + Q / Qlimit</c> (each limit is the held-back quantile of its statistic), score = raw / Threshold.</item>
 /// </list>
-/// Contributions share <c>raw</c> exactly: a pooled value <c>d</c> gets <c>r_d² / Qlimit</c> plus, for every component
-/// <c>j</c>, <c>(t_j² / λ_j) · V_dj² / T²limit</c> (each component's T² term is spread over the values by its squared
-/// loadings, which sum to 1, so the shares are non-negative and add up to T²); a feature's share is the sum over its slots,
-/// divided by the row's total.
+/// Contributions share <c>raw</c> exactly: a pooled value <c>d</c> gets <c>r_d² / Qlimit + w_d² / T²limit</c> with
+/// <c>w = V Λ^-1/2 t</c>, the whitened scores mapped back to the pooled values (V's columns are orthonormal, so
+/// <c>‖w‖² = Σ t_j² / λ_j = T²</c> exactly and every share is non-negative); a feature's share is the sum over its slots,
+/// divided by the row's total. Computing <c>w</c> reads each basis row while it is still in cache from the residual
+/// update, so T² attribution costs one multiply-add per component and value.
 /// </summary>
 public sealed class PcaModel : DriftModel
 {
@@ -29,8 +30,7 @@ public sealed class PcaModel : DriftModel
 
     private readonly float[] _pooledMean;
     private readonly float[] _basis;
-    private readonly float[] _basisSquared;
-    private readonly float[] _inverseEigenvalues;
+    private readonly float[] _inverseRootEigenvalues;
     private readonly float[] _inverseScale;
 
     internal PcaModel(
@@ -57,12 +57,10 @@ public sealed class PcaModel : DriftModel
 
         _pooledMean = pooledMean;
         _basis = basis;
-        _basisSquared = new float[basis.Length];
-        TensorPrimitives.Multiply(basis, basis, _basisSquared);
-        _inverseEigenvalues = new float[Components];
+        _inverseRootEigenvalues = new float[Components];
         for (var j = 0; j < Components; j++)
         {
-            _inverseEigenvalues[j] = 1f / eigenvalues[j];
+            _inverseRootEigenvalues[j] = (float)(1 / Math.Sqrt(eigenvalues[j]));
         }
 
         _inverseScale = new float[features.Length];
@@ -122,8 +120,6 @@ public sealed class PcaModel : DriftModel
         var c = scratch.AsSpan(0, Dims);
         var r = scratch.AsSpan(Dims, Dims);
         var share = scratch.AsSpan(2 * Dims, Dims);
-        var t = scratch.AsSpan(3 * Dims, Components);
-        var a = scratch.AsSpan(3 * Dims + Components, Components);
         var length = Window * features;
         var inverseT = (float)(1 / TSquaredLimit);
         var inverseQ = (float)(1 / QLimit);
@@ -131,11 +127,12 @@ public sealed class PcaModel : DriftModel
         var uniform = 1f / features;
         for (var i = 0; i < count; i++)
         {
-            Statistics(windows.Slice(i * length, length), c, r, t, a, share, out var tSquared, out var q);
+            Statistics(windows.Slice(i * length, length), c, r, share, out var tSquared, out var q);
             var raw = (tSquared * inverseT) + (q * inverseQ);
             scores[i] = raw * inverseThreshold;
 
-            // share_d = tshare_d / T²limit + r_d² / Qlimit, then summed over slots per feature.
+            // share_d = w_d² / T²limit + r_d² / Qlimit, then summed over slots per feature.
+            TensorPrimitives.Multiply(share, share, share);
             TensorPrimitives.Multiply(share, inverseT, share);
             TensorPrimitives.Multiply(r, r, r);
             TensorPrimitives.MultiplyAdd(r, inverseQ, share, share);
@@ -165,12 +162,10 @@ public sealed class PcaModel : DriftModel
         var c = scratch.AsSpan(0, Dims);
         var r = scratch.AsSpan(Dims, Dims);
         var share = scratch.AsSpan(2 * Dims, Dims);
-        var t = scratch.AsSpan(3 * Dims, Components);
-        var a = scratch.AsSpan(3 * Dims + Components, Components);
         var length = Window * Features.Length;
         for (var i = 0; i < count; i++)
         {
-            Statistics(windows.Slice(i * length, length), c, r, t, a, share, out tSquared[i], out q[i]);
+            Statistics(windows.Slice(i * length, length), c, r, share, out tSquared[i], out q[i]);
         }
     }
 
@@ -244,10 +239,11 @@ public sealed class PcaModel : DriftModel
         // Basis stored k x D; the graph takes V as D x k for t = c V.
         var basisDk = Transpose(_basis, Components, Dims);
         var t = g.Node("MatMul", [c, g.Constant("basis", basisDk, Dims, Components)]);
-        var a = g.Node("Mul", [g.Node("Mul", [t, t]), g.Constant("inverse_eigenvalues", _inverseEigenvalues, Components)]);
+        var whitened = g.Node("Mul", [t, g.Constant("inverse_root_eigenvalues", _inverseRootEigenvalues, Components)]);
         var axisOne = g.Int64Constant("axis1", 1);
-        var tSquared = g.Node("ReduceSum", [a, axisOne], null, ("keepdims", 0L));
-        var residual = g.Node("Sub", [c, g.Node("MatMul", [t, g.Constant("basis_t", _basis, Components, Dims)])]);
+        var tSquared = g.Node("ReduceSum", [g.Node("Mul", [whitened, whitened]), axisOne], null, ("keepdims", 0L));
+        var basisKd = g.Constant("basis_t", _basis, Components, Dims);
+        var residual = g.Node("Sub", [c, g.Node("MatMul", [t, basisKd])]);
         var residualSquared = g.Node("Mul", [residual, residual]);
         var q = g.Node("ReduceSum", [residualSquared, axisOne], null, ("keepdims", 0L));
 
@@ -256,8 +252,8 @@ public sealed class PcaModel : DriftModel
         var raw = g.Node("Add", [g.Node("Mul", [tSquared, inverseT]), g.Node("Mul", [q, inverseQ])]);
         g.Node("Mul", [raw, g.Constant("inverse_threshold", [1f / (float)Metrics.Threshold])], "score");
 
-        var tShare = g.Node("MatMul", [a, g.Constant("basis_squared_t", _basisSquared, Components, Dims)]);
-        var share = g.Node("Add", [g.Node("Mul", [tShare, inverseT]), g.Node("Mul", [residualSquared, inverseQ])]);
+        var back = g.Node("MatMul", [whitened, basisKd]);
+        var share = g.Node("Add", [g.Node("Mul", [g.Node("Mul", [back, back]), inverseT]), g.Node("Mul", [residualSquared, inverseQ])]);
         var perSlot = g.Node("Reshape", [share, g.Int64Constant("share_shape", -1, Slots, features)]);
         var perFeature = g.Node("ReduceSum", [perSlot, axisOne], null, ("keepdims", 0L));
         g.Contributions(perFeature, features, "contributions");
@@ -294,7 +290,7 @@ public sealed class PcaModel : DriftModel
 
     private float[] Scratch()
     {
-        var need = (3 * Dims) + (2 * Components);
+        var need = 3 * Dims;
         var scratch = t_scratch;
         if (scratch is null || scratch.Length < need)
         {
@@ -305,26 +301,24 @@ public sealed class PcaModel : DriftModel
         return scratch;
     }
 
-    private void Statistics(ReadOnlySpan<float> window, Span<float> c, Span<float> r, Span<float> t, Span<float> a, Span<float> share, out float tSquared, out float q)
+    /// <summary>T² and Q of one window; leaves the residual in <paramref name="r"/> and <c>w</c> in <paramref name="w"/>.</summary>
+    private void Statistics(ReadOnlySpan<float> window, Span<float> c, Span<float> r, Span<float> w, out float tSquared, out float q)
     {
         var dims = Dims;
         Pool(window, Mean, _inverseScale, Slots, FramesPerSlot, c);
         TensorPrimitives.Subtract(c, _pooledMean, c);
         c.CopyTo(r);
-        share.Clear();
+        w.Clear();
         var basis = _basis.AsSpan();
-        var basisSquared = _basisSquared.AsSpan();
         tSquared = 0;
-        for (var j = 0; j < t.Length; j++)
+        for (var j = 0; j < Components; j++)
         {
             var row = basis.Slice(j * dims, dims);
             var tj = TensorPrimitives.Dot(row, c);
-            t[j] = tj;
-            var aj = tj * tj * _inverseEigenvalues[j];
-            a[j] = aj;
-            tSquared += aj;
+            var whitened = tj * _inverseRootEigenvalues[j];
+            tSquared += whitened * whitened;
             TensorPrimitives.MultiplyAdd(row, -tj, r, r);
-            TensorPrimitives.MultiplyAdd(basisSquared.Slice(j * dims, dims), aj, share, share);
+            TensorPrimitives.MultiplyAdd(row, whitened, w, w);
         }
 
         q = TensorPrimitives.SumOfSquares(r);

@@ -109,7 +109,7 @@ public sealed class PcaTrainer : IDriftModelTrainer
             ["tSquaredLimit"] = tSquaredLimit.ToString("R", inv),
             ["qLimit"] = qLimit.ToString("R", inv),
             ["combination"] = "raw = T2 / tSquaredLimit + Q / qLimit",
-            ["contributionRule"] = "r_d^2 / qLimit + sum_j (t_j^2 / lambda_j) V_dj^2 / tSquaredLimit, summed over slots",
+            ["contributionRule"] = "r_d^2 / qLimit + w_d^2 / tSquaredLimit with w = V diag(lambda^-1/2) t (|w|^2 = T2), summed over slots",
         });
         var metrics = new ModelMetrics(fitRows, holdBackRows, threshold, quantile, details);
         progress?.Report(new("done", 1));
