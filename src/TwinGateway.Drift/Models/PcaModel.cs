@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TwinGateway.Drift.Onnx;
 
 namespace TwinGateway.Drift.Models;
@@ -120,6 +122,8 @@ public sealed class PcaModel : DriftModel
         var c = scratch.AsSpan(0, Dims);
         var r = scratch.AsSpan(Dims, Dims);
         var share = scratch.AsSpan(2 * Dims, Dims);
+        var t = scratch.AsSpan(3 * Dims, Components);
+        var whitened = scratch.AsSpan((3 * Dims) + Components, Components);
         var length = Window * features;
         var inverseT = (float)(1 / TSquaredLimit);
         var inverseQ = (float)(1 / QLimit);
@@ -127,7 +131,7 @@ public sealed class PcaModel : DriftModel
         var uniform = 1f / features;
         for (var i = 0; i < count; i++)
         {
-            Statistics(windows.Slice(i * length, length), c, r, share, out var tSquared, out var q);
+            Statistics(windows.Slice(i * length, length), c, r, share, t, whitened, out var tSquared, out var q);
             var raw = (tSquared * inverseT) + (q * inverseQ);
             scores[i] = raw * inverseThreshold;
 
@@ -162,10 +166,12 @@ public sealed class PcaModel : DriftModel
         var c = scratch.AsSpan(0, Dims);
         var r = scratch.AsSpan(Dims, Dims);
         var share = scratch.AsSpan(2 * Dims, Dims);
+        var t = scratch.AsSpan(3 * Dims, Components);
+        var whitened = scratch.AsSpan((3 * Dims) + Components, Components);
         var length = Window * Features.Length;
         for (var i = 0; i < count; i++)
         {
-            Statistics(windows.Slice(i * length, length), c, r, share, out tSquared[i], out q[i]);
+            Statistics(windows.Slice(i * length, length), c, r, share, t, whitened, out tSquared[i], out q[i]);
         }
     }
 
@@ -290,7 +296,7 @@ public sealed class PcaModel : DriftModel
 
     private float[] Scratch()
     {
-        var need = 3 * Dims;
+        var need = (3 * Dims) + (2 * Components);
         var scratch = t_scratch;
         if (scratch is null || scratch.Length < need)
         {
@@ -301,26 +307,134 @@ public sealed class PcaModel : DriftModel
         return scratch;
     }
 
-    /// <summary>T² and Q of one window; leaves the residual in <paramref name="r"/> and <c>w</c> in <paramref name="w"/>.</summary>
-    private void Statistics(ReadOnlySpan<float> window, Span<float> c, Span<float> r, Span<float> w, out float tSquared, out float q)
+    /// <summary>
+    /// T² and Q of one window; leaves the residual in <paramref name="r"/> and <c>w</c> in <paramref name="w"/>.
+    /// Register-blocked rather than one <see cref="TensorPrimitives"/> pass per component: the projection takes four
+    /// basis rows per pass over <c>c</c>, and <c>r</c> and <c>w</c> stay in registers per vector of values while the
+    /// components stream past (one load per two multiply-adds instead of four loads and two stores). Measured at
+    /// Features 200, Window 10 (400 pooled values), 1 thread on a shared 2-core machine: k = 9 gives 400k to 780k
+    /// windows/s, k = 190 (noisy data, 95% rule) went from 46k to 60k to 74k windows/s.
+    /// </summary>
+    private void Statistics(ReadOnlySpan<float> window, Span<float> c, Span<float> r, Span<float> w, Span<float> t, Span<float> whitened, out float tSquared, out float q)
     {
         var dims = Dims;
+        var k = Components;
         Pool(window, Mean, _inverseScale, Slots, FramesPerSlot, c);
         TensorPrimitives.Subtract(c, _pooledMean, c);
-        c.CopyTo(r);
-        w.Clear();
-        var basis = _basis.AsSpan();
-        tSquared = 0;
-        for (var j = 0; j < Components; j++)
+        ReadOnlySpan<float> basis = _basis;
+        Project(basis, c, dims, t);
+        TensorPrimitives.Multiply(t, _inverseRootEigenvalues, whitened);
+        tSquared = TensorPrimitives.SumOfSquares(whitened);
+
+        // Two vectors of values per pass share each component's broadcasts; LoadUnsafe skips the bounds checks (the
+        // offsets stay below j * dims + dims by the loop bounds).
+        var lanes = Vector<float>.Count;
+        ref var basisRef = ref MemoryMarshal.GetReference(basis);
+        ref var tRef = ref MemoryMarshal.GetReference(t);
+        ref var whiteRef = ref MemoryMarshal.GetReference(whitened);
+        var d = 0;
+        for (; d <= dims - (2 * lanes); d += 2 * lanes)
         {
-            var row = basis.Slice(j * dims, dims);
-            var tj = TensorPrimitives.Dot(row, c);
-            var whitened = tj * _inverseRootEigenvalues[j];
-            tSquared += whitened * whitened;
-            TensorPrimitives.MultiplyAdd(row, -tj, r, r);
-            TensorPrimitives.MultiplyAdd(row, whitened, w, w);
+            var accR0 = new Vector<float>(c[d..]);
+            var accR1 = new Vector<float>(c[(d + lanes)..]);
+            var accW0 = Vector<float>.Zero;
+            var accW1 = Vector<float>.Zero;
+            for (var j = 0; j < k; j++)
+            {
+                var offset = (nuint)((j * dims) + d);
+                var v0 = Vector.LoadUnsafe(ref basisRef, offset);
+                var v1 = Vector.LoadUnsafe(ref basisRef, offset + (nuint)lanes);
+                var minusT = new Vector<float>(-Unsafe.Add(ref tRef, j));
+                var white = new Vector<float>(Unsafe.Add(ref whiteRef, j));
+                accR0 = Vector.FusedMultiplyAdd(minusT, v0, accR0);
+                accR1 = Vector.FusedMultiplyAdd(minusT, v1, accR1);
+                accW0 = Vector.FusedMultiplyAdd(white, v0, accW0);
+                accW1 = Vector.FusedMultiplyAdd(white, v1, accW1);
+            }
+
+            accR0.CopyTo(r[d..]);
+            accR1.CopyTo(r[(d + lanes)..]);
+            accW0.CopyTo(w[d..]);
+            accW1.CopyTo(w[(d + lanes)..]);
         }
 
-        q = TensorPrimitives.SumOfSquares(r);
+        for (; d <= dims - lanes; d += lanes)
+        {
+            var accR = new Vector<float>(c[d..]);
+            var accW = Vector<float>.Zero;
+            for (var j = 0; j < k; j++)
+            {
+                var v = new Vector<float>(basis.Slice((j * dims) + d, lanes));
+                accR = Vector.FusedMultiplyAdd(new Vector<float>(-t[j]), v, accR);
+                accW = Vector.FusedMultiplyAdd(new Vector<float>(whitened[j]), v, accW);
+            }
+
+            accR.CopyTo(r[d..]);
+            accW.CopyTo(w[d..]);
+        }
+
+        for (; d < dims; d++)
+        {
+            var accR = c[d];
+            var accW = 0f;
+            for (var j = 0; j < k; j++)
+            {
+                var v = basis[(j * dims) + d];
+                accR = MathF.FusedMultiplyAdd(-t[j], v, accR);
+                accW = MathF.FusedMultiplyAdd(whitened[j], v, accW);
+            }
+
+            r[d] = accR;
+            w[d] = accW;
+        }
+
+        q = TensorPrimitives.SumOfSquares(r[..dims]);
+    }
+
+    /// <summary><c>t_j = V_j · c</c>, four rows per pass so <c>c</c> is loaded once for four multiply-adds.</summary>
+    private static void Project(ReadOnlySpan<float> basis, ReadOnlySpan<float> c, int dims, Span<float> t)
+    {
+        var k = t.Length;
+        var j = 0;
+        if (dims >= Vector<float>.Count)
+        {
+            for (; j <= k - 4; j += 4)
+            {
+                var row0 = basis.Slice(j * dims, dims);
+                var row1 = basis.Slice((j + 1) * dims, dims);
+                var row2 = basis.Slice((j + 2) * dims, dims);
+                var row3 = basis.Slice((j + 3) * dims, dims);
+                Vector<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+                var lanes = Vector<float>.Count;
+                var d = 0;
+                for (; d <= dims - lanes; d += lanes)
+                {
+                    var x = new Vector<float>(c[d..]);
+                    acc0 = Vector.FusedMultiplyAdd(new Vector<float>(row0[d..]), x, acc0);
+                    acc1 = Vector.FusedMultiplyAdd(new Vector<float>(row1[d..]), x, acc1);
+                    acc2 = Vector.FusedMultiplyAdd(new Vector<float>(row2[d..]), x, acc2);
+                    acc3 = Vector.FusedMultiplyAdd(new Vector<float>(row3[d..]), x, acc3);
+                }
+
+                float s0 = Vector.Sum(acc0), s1 = Vector.Sum(acc1), s2 = Vector.Sum(acc2), s3 = Vector.Sum(acc3);
+                for (; d < dims; d++)
+                {
+                    s0 += row0[d] * c[d];
+                    s1 += row1[d] * c[d];
+                    s2 += row2[d] * c[d];
+                    s3 += row3[d] * c[d];
+                }
+
+                t[j] = s0;
+                t[j + 1] = s1;
+                t[j + 2] = s2;
+                t[j + 3] = s3;
+            }
+        }
+
+        for (; j < k; j++)
+        {
+            t[j] = TensorPrimitives.Dot(basis.Slice(j * dims, dims), c);
+        }
     }
 }
