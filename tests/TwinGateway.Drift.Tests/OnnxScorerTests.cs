@@ -57,6 +57,47 @@ public sealed class OnnxScorerTests
     }
 
     [Fact]
+    public void Concurrent_calls_give_the_same_scores_as_one_call_managed_and_onnx()
+    {
+        var data = new PcaTestData(features: 40);
+        var model = new PcaTrainer().Train(data.Frames(1500, seed: 31), new TrainingOptions(Window: Window));
+        var (windows, count) = PcaTestData.AllWindows(data.Frames(400, seed: 32), Window);
+        using var scorer = OnnxScorer.Load(model.ExportOnnx(PcaTestData.Card(model)), ExecutionProviders.Choose(forceCpu: true));
+        var expected = new float[count];
+        model.Score(windows, count, expected, new float[count * 40]);
+
+        var managed = new float[count];
+        var onnx = new float[count];
+        var length = Window * 40;
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var one = windows.AsSpan(i * length, length);
+            model.Score(one, 1, managed.AsSpan(i, 1), new float[40]);
+            scorer.Score(one, 1, onnx.AsSpan(i, 1), new float[40]);
+        });
+
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(expected[i], managed[i]);
+            AssertClose(expected[i], onnx[i], $"score of window {i}");
+        }
+    }
+
+    [Fact]
+    public void Short_buffers_are_refused_and_an_empty_batch_is_a_no_op()
+    {
+        var data = new PcaTestData(features: 8);
+        var model = new PcaTrainer().Train(data.Frames(800, seed: 1), new TrainingOptions(Window: Window));
+        using var scorer = OnnxScorer.Load(model.ExportOnnx(PcaTestData.Card(model)), ExecutionProviders.Choose(forceCpu: true));
+        var windows = new float[2 * Window * 8];
+        var error = Assert.Throws<ArgumentException>(() => scorer.Score(windows, 3, new float[3], new float[24]));
+        Assert.Contains("240 values", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => model.Score(windows, 2, new float[2], new float[15]));
+        scorer.Score([], 0, [], []);
+        model.Score([], 0, [], []);
+    }
+
+    [Fact]
     public void The_card_round_trips_through_the_model_file()
     {
         var data = new PcaTestData(features: 9);
