@@ -69,6 +69,23 @@ internal sealed class OnnxGraphBuilder
         return output;
     }
 
+    /// <summary>
+    /// The contract's contributions from non-negative per-feature amounts <paramref name="amounts"/> <c>[N, features]</c>:
+    /// each row divided by its sum, or <c>1 / features</c> everywhere where the sum is 0. Writes <paramref name="output"/>.
+    /// </summary>
+    public string Contributions(string amounts, int features, string output)
+    {
+        var total = Node("ReduceSum", [amounts, Int64Constant("contributions_axis", 1)], null, ("keepdims", 1L));
+        var shares = Node("Div", [amounts, Node("Max", [total, Constant("contributions_floor", [1e-30f])])]);
+
+        // shares + uniform * (total > 0 ? 0 : 1): where the total is 0 every amount is 0, so this is the uniform row.
+        // Arithmetic instead of a Where, whose broadcasting path in ONNX Runtime is several times slower.
+        var zero = Node("Cast", [Node("LessOrEqual", [total, Constant("zero", [0f])])], null, ("to", (long)TensorProto.Types.DataType.Float));
+        var uniform = new float[features];
+        Array.Fill(uniform, 1f / features);
+        return Node("Add", [shares, Node("Mul", [zero, Constant("uniform", uniform, features)])], output);
+    }
+
     /// <summary>The finished model with the card and its plain keys in metadata_props, serialised.</summary>
     public byte[] Build(ModelCard card)
     {
