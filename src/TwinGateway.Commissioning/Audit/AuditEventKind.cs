@@ -41,6 +41,12 @@ public enum AuditEventKind
 
     /// <summary>The submitter withdrew the change.</summary>
     Withdrawn = 12,
+
+    /// <summary>
+    /// A person made a learned drift model the line's active one (authority statistical: the model decides from now
+    /// on); the payload names the version, kind, training range and training data hash. No change id.
+    /// </summary>
+    ModelActivated = 13,
 }
 
 /// <summary>The texts the issue and the command line use for <see cref="AuditEventKind"/> and <see cref="Core.Authority"/>.</summary>
@@ -60,6 +66,7 @@ public static class AuditNames
         AuditEventKind.Aborted => "aborted",
         AuditEventKind.Failed => "failed",
         AuditEventKind.Withdrawn => "withdrawn",
+        AuditEventKind.ModelActivated => "model-activated",
         _ => $"unknown ({(int)kind})",
     };
 

@@ -10,7 +10,7 @@ namespace TwinGateway.Drift.Inference;
 /// <c>Run</c> per <see cref="Score"/> call over the whole batch. Thread-safe (ONNX Runtime sessions allow concurrent
 /// runs; each call uses its own pooled buffers).
 /// </summary>
-public sealed partial class OnnxScorer : IDisposable
+public sealed partial class OnnxScorer : IDisposable, Live.IWindowScorer
 {
     private static readonly string[] InputNames = ["window"];
     private static readonly string[] OutputNames = ["score", "contributions"];

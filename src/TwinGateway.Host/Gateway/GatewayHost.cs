@@ -13,6 +13,7 @@ using TwinGateway.Gateway;
 using TwinGateway.Gateway.Health;
 using TwinGateway.Host.Api;
 using TwinGateway.Host.Commissioning;
+using TwinGateway.Host.Drift;
 using TwinGateway.Host.Identity;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.PlcSim;
@@ -40,6 +41,7 @@ internal static class GatewayHost
         builder.AddTwinGatewayLines();
         builder.AddTwinGatewayTelemetry(time);
         builder.AddTwinGatewayCommissioning();
+        builder.AddTwinGatewayDrift(time);
         builder.AddTwinGatewayApi();
         builder.AddTwinGatewayIdentity();
         configure?.Invoke(builder.Services);
@@ -74,6 +76,7 @@ internal static class GatewayHost
         var problems = new List<string>();
         var gateway = Validated<GatewayOptions>(services, problems);
         Validated<TelemetryOptions>(services, problems);
+        Validated<DriftOptions>(services, problems);
         if (gateway is not null)
         {
             problems.AddRange(services.GetRequiredService<LineConfiguration>().Problems);
@@ -228,6 +231,8 @@ internal static class GatewayHost
         app.MapGrpcService<AuditGrpcService>();
         app.MapGrpcService<CommissioningGrpcService>();
         app.MapGrpcService<UserGrpcService>();
+        app.MapGrpcService<DriftGrpcService>();
+        app.MapGrpcService<AlertGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions

@@ -26,6 +26,9 @@ internal static class RpcRoles
 
     private static readonly ImmutableArray<Role> s_engineersAndMes = [Role.Engineer, Role.Mes];
 
+    /// <summary>Who acts on a drift alert: the operators who watch the line and the engineers who look after its twin.</summary>
+    private static readonly ImmutableArray<Role> s_alertHandlers = [Role.Operator, Role.Engineer];
+
     private static readonly ImmutableArray<Role> s_approvers = [Role.Approver, Role.Safety];
 
     /// <summary>Admin only (admin is implied).</summary>
@@ -65,6 +68,19 @@ internal static class RpcRoles
             ("ListChanges", s_anyone),
             ("WatchChanges", s_anyone),
             ("ExportEvidence", s_anyone),
+        ]),
+        ("twingateway.v1.DriftService", [
+            ("TrainModel", s_engineers),
+            ("ActivateModel", s_engineers),
+            ("ScoreRange", s_engineers),
+            ("ListModels", s_readers),
+            ("GetDriftStatus", s_readers),
+        ]),
+        ("twingateway.v1.AlertService", [
+            ("ListAlerts", s_readers),
+            ("WatchAlerts", s_readers),
+            ("AcknowledgeAlert", s_alertHandlers),
+            ("ResolveAlert", s_alertHandlers),
         ]),
         ("twingateway.v1.AuditService", [
             ("ListEntries", s_anyone),
