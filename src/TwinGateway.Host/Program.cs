@@ -14,6 +14,8 @@ root.Subcommands.Add(AuditCommands.Create());
 root.Subcommands.Add(ChangeCommands.Create());
 root.Subcommands.Add(UsersCommands.Create());
 root.Subcommands.Add(UsersCommands.WhoAmI());
+root.Subcommands.Add(DriftCommands.Create());
+root.Subcommands.Add(AlertsCommands.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {
