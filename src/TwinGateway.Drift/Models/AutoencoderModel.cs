@@ -1,0 +1,184 @@
+using System.Collections.Immutable;
+using System.Numerics.Tensors;
+
+namespace TwinGateway.Drift.Models;
+
+/// <summary>
+/// A small MLP autoencoder over windows: the window is standardised, pooled in time into <see cref="Slots"/> slots,
+/// encoded <c>D → H (tanh) → B</c> and decoded <c>B → H (tanh) → D</c> with <c>D = Slots * Features</c>. The raw score is
+/// the mean squared reconstruction error of the standardised pooled input; a feature's contribution is its squared
+/// error summed over the slots, as a share of the total.
+/// </summary>
+/// <remarks>
+/// Sizes follow fixed rules from the data's shape, never tuned on held-out data: <see cref="SlotsFor"/>,
+/// <see cref="HiddenFor"/>, <see cref="BottleneckFor"/>. Pooling keeps live scoring cheap on wide lines: for 200
+/// features and a window of 10 the input is 200 values instead of 2,000.
+/// </remarks>
+public sealed partial class AutoencoderModel : DriftModel
+{
+    /// <summary>The pooled input's target size: <see cref="SlotsFor"/> keeps <c>Slots * Features</c> at or under it where it can.</summary>
+    public const int PooledInputBudget = 256;
+
+    [ThreadStatic]
+    private static float[]? t_scratch;
+
+    private readonly float _threshold;
+
+    internal AutoencoderModel(int window, ImmutableArray<string> features, float[] mean, float[] scale, ModelMetrics metrics, int slots, AutoencoderNetwork<float> network)
+        : base(ModelKind.Autoencoder, window, features, mean, scale, metrics)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        if (window % slots != 0 || network.Inputs != slots * features.Length)
+        {
+            throw new ArgumentException($"{slots} slots do not fit a window of {window} and a network of {network.Inputs} inputs over {features.Length} features");
+        }
+
+        Slots = slots;
+        Network = network;
+        _threshold = (float)metrics.Threshold;
+    }
+
+    /// <summary>P: the time slots a window is pooled into (each the mean of <c>Window / P</c> consecutive frames).</summary>
+    public int Slots { get; }
+
+    /// <summary>H: the width of the tanh layers.</summary>
+    public int Hidden => Network.Hidden;
+
+    /// <summary>B: the bottleneck's width.</summary>
+    public int Bottleneck => Network.Bottleneck;
+
+    /// <summary>D = P * Features: the network's input length.</summary>
+    public int Inputs => Network.Inputs;
+
+    internal AutoencoderNetwork<float> Network { get; }
+
+    /// <summary>
+    /// P: the largest divisor of <paramref name="window"/> not above <c>max(1, 256 / features)</c>. A divisor, so every
+    /// slot averages the same number of frames (a slot's error means the same in every slot, and the ONNX graph pools
+    /// with one Reshape and ReduceMean); for 200 features that is 1 (the window's mean), for 20 features and a window
+    /// of 10 it is 10 (no pooling).
+    /// </summary>
+    public static int SlotsFor(int window, int features)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(features, 1);
+        var most = Math.Min(window, Math.Max(1, PooledInputBudget / features));
+        for (var p = most; p > 1; p--)
+        {
+            if (window % p == 0)
+            {
+                return p;
+            }
+        }
+
+        return 1;
+    }
+
+    /// <summary>H = clamp(D / 4, 8, 64).</summary>
+    public static int HiddenFor(int inputs) => Math.Clamp(inputs / 4, 8, 64);
+
+    /// <summary>B = clamp(D / 16, 2, 16).</summary>
+    public static int BottleneckFor(int inputs) => Math.Clamp(inputs / 16, 2, 16);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One thread scores windows one after another with per-thread scratch (no allocation after a thread's first call);
+    /// callers scoring a large batch split it across threads themselves.
+    /// </remarks>
+    public override void Score(ReadOnlySpan<float> windows, int count, Span<float> scores, Span<float> contributions)
+    {
+        var features = Features.Length;
+        var length = Window * features;
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (windows.Length < count * length || scores.Length < count || contributions.Length < count * features)
+        {
+            throw new ArgumentException(
+                $"{count} windows need {count * length} values, {count} scores and {count * features} contributions; got {windows.Length}, {scores.Length} and {contributions.Length}");
+        }
+
+        var inputs = Inputs;
+        var scratch = Scratch(features + inputs + Network.ActivationLength);
+        var frame = scratch[..features];
+        var pooled = scratch.Slice(features, inputs);
+        var activations = scratch.Slice(features + inputs, Network.ActivationLength);
+        var reconstruction = activations[^inputs..];
+        for (var i = 0; i < count; i++)
+        {
+            Pool(windows.Slice(i * length, length), Window, Slots, Mean, Scale, pooled, frame);
+            Network.Forward(pooled, activations);
+
+            // Squared error per pooled value, in place of the reconstruction.
+            TensorPrimitives.Subtract(reconstruction, pooled, reconstruction);
+            TensorPrimitives.Multiply(reconstruction, reconstruction, reconstruction);
+            scores[i] = TensorPrimitives.Sum(reconstruction) / inputs / _threshold;
+
+            var share = contributions.Slice(i * features, features);
+            reconstruction[..features].CopyTo(share);
+            for (var s = 1; s < Slots; s++)
+            {
+                TensorPrimitives.Add(share, reconstruction.Slice(s * features, features), share);
+            }
+
+            var total = TensorPrimitives.Sum(share);
+            if (total > 0)
+            {
+                TensorPrimitives.Divide(share, total, share);
+            }
+            else
+            {
+                share.Fill(1f / features);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Standardises one raw window (<c>window * features</c> values, oldest frame first; NaN = the feature's mean, so 0)
+    /// and pools it into <paramref name="pooled"/> (<c>slots * features</c>): slot <c>s</c> is the mean of frames
+    /// <c>[s * window / slots, (s + 1) * window / slots)</c>. Standardise first, then pool, in the order the ONNX graph does.
+    /// </summary>
+    internal static void Pool(ReadOnlySpan<float> window, int frames, int slots, ReadOnlySpan<float> mean, ReadOnlySpan<float> scale, Span<float> pooled, Span<float> frame)
+    {
+        var features = mean.Length;
+        var perSlot = frames / slots;
+        for (var s = 0; s < slots; s++)
+        {
+            var slot = pooled.Slice(s * features, features);
+            slot.Clear();
+            for (var f = s * perSlot; f < (s + 1) * perSlot; f++)
+            {
+                var raw = window.Slice(f * features, features);
+                TensorPrimitives.Subtract(raw, mean, frame);
+                TensorPrimitives.Divide(frame, scale, frame);
+                if (TensorPrimitives.IsNaNAny<float>(frame))
+                {
+                    foreach (ref var z in frame)
+                    {
+                        if (float.IsNaN(z))
+                        {
+                            z = 0;
+                        }
+                    }
+                }
+
+                TensorPrimitives.Add(slot, frame, slot);
+            }
+
+            if (perSlot > 1)
+            {
+                TensorPrimitives.Divide(slot, perSlot, slot);
+            }
+        }
+    }
+
+    private static Span<float> Scratch(int length)
+    {
+        var scratch = t_scratch;
+        if (scratch is null || scratch.Length < length)
+        {
+            t_scratch = scratch = new float[length];
+        }
+
+        return scratch.AsSpan(0, length);
+    }
+}

@@ -1,0 +1,229 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace TwinGateway.Drift.Models;
+
+/// <summary>
+/// The autoencoder's MLP: <c>D → H (tanh) → B (linear bottleneck) → H (tanh) → D (linear)</c>, every parameter in one
+/// flat array (so Adam and the gradient check walk one span). Generic over the element type so that the gradient check
+/// runs, in double, exactly the code that training and scoring run in float.
+/// </summary>
+/// <remarks>
+/// The two wide layers are laid out so that both directions are contiguous loops: the encoder's input layer keeps
+/// its weights output-major (<c>[H, D]</c>: one dot product of length D per hidden unit forward, one axpy of length D
+/// per hidden unit for the weight gradient), the decoder's output layer keeps them input-major (<c>[H, D]</c> as well:
+/// one axpy of length D per hidden unit forward, one dot product of length D per hidden unit backward). No loop runs
+/// over a strided column.
+/// </remarks>
+internal sealed class AutoencoderNetwork<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public AutoencoderNetwork(int inputs, int hidden, int bottleneck)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bottleneck, 1);
+        Inputs = inputs;
+        Hidden = hidden;
+        Bottleneck = bottleneck;
+        var offset = 0;
+        Encoder = Layer.Create(ref offset, inputs, hidden, inputMajor: false);
+        Bottle = Layer.Create(ref offset, hidden, bottleneck, inputMajor: false);
+        Expand = Layer.Create(ref offset, bottleneck, hidden, inputMajor: false);
+        Decoder = Layer.Create(ref offset, hidden, inputs, inputMajor: true);
+        Parameters = new T[offset];
+    }
+
+    /// <summary>D: the pooled, standardised input's length.</summary>
+    public int Inputs { get; }
+
+    /// <summary>H: the width of both tanh layers.</summary>
+    public int Hidden { get; }
+
+    /// <summary>B: the bottleneck's width.</summary>
+    public int Bottleneck { get; }
+
+    /// <summary>D → H (tanh).</summary>
+    public Layer Encoder { get; }
+
+    /// <summary>H → B (linear).</summary>
+    public Layer Bottle { get; }
+
+    /// <summary>B → H (tanh).</summary>
+    public Layer Expand { get; }
+
+    /// <summary>H → D (linear), weights input-major.</summary>
+    public Layer Decoder { get; }
+
+    /// <summary>All weights and biases, layer by layer (weights, then bias).</summary>
+    public T[] Parameters { get; }
+
+    /// <summary>The four layers in order (for the export, the gradient check and the initialisation).</summary>
+    public IReadOnlyList<Layer> Layers => [Encoder, Bottle, Expand, Decoder];
+
+    /// <summary>The per-sample scratch <see cref="Forward"/> and <see cref="Backward"/> need: <c>2H + B</c> activations and the output <c>D</c>.</summary>
+    public int ActivationLength => (2 * Hidden) + Bottleneck + Inputs;
+
+    /// <summary>The per-sample scratch <see cref="Backward"/> needs on top of the activations.</summary>
+    public int GradientScratchLength => Inputs + (2 * Hidden) + Bottleneck;
+
+    /// <summary>Glorot/Xavier uniform weights, <c>U(-a, a)</c> with <c>a = sqrt(6 / (in + out))</c>; zero biases.</summary>
+    public void Initialise(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var p = Parameters.AsSpan();
+        p.Clear();
+        foreach (var layer in Layers)
+        {
+            var a = Math.Sqrt(6.0 / (layer.In + layer.Out));
+            foreach (ref var w in p.Slice(layer.WeightOffset, layer.WeightLength))
+            {
+                w = T.CreateChecked(((2 * random.NextDouble()) - 1) * a);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One sample forward: <paramref name="activations"/> (<see cref="ActivationLength"/>) receives <c>h1 | z | h3 | y</c>.
+    /// </summary>
+    public void Forward(ReadOnlySpan<T> x, Span<T> activations)
+    {
+        var h1 = activations[..Hidden];
+        var z = activations.Slice(Hidden, Bottleneck);
+        var h3 = activations.Slice(Hidden + Bottleneck, Hidden);
+        var y = activations.Slice((2 * Hidden) + Bottleneck, Inputs);
+        Dense(Encoder, x, h1);
+        TensorPrimitives.Tanh(h1, h1);
+        Dense(Bottle, h1, z);
+        Dense(Expand, z, h3);
+        TensorPrimitives.Tanh(h3, h3);
+        Dense(Decoder, h3, y);
+    }
+
+    /// <summary>
+    /// Squared reconstruction error of one sample after <see cref="Forward"/>, and its gradient added into
+    /// <paramref name="gradient"/> (same layout as <see cref="Parameters"/>) with the loss scaled by
+    /// <paramref name="lossScale"/> (<c>1 / (batch * D)</c> for the batch mean). Returns the unscaled squared error sum.
+    /// </summary>
+    public T Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> activations, T lossScale, Span<T> gradient, Span<T> scratch)
+    {
+        var h1 = activations[..Hidden];
+        var z = activations.Slice(Hidden, Bottleneck);
+        var h3 = activations.Slice(Hidden + Bottleneck, Hidden);
+        var y = activations.Slice((2 * Hidden) + Bottleneck, Inputs);
+        var dy = scratch[..Inputs];
+        var dh3 = scratch.Slice(Inputs, Hidden);
+        var dz = scratch.Slice(Inputs + Hidden, Bottleneck);
+        var dh1 = scratch.Slice(Inputs + Hidden + Bottleneck, Hidden);
+        var p = Parameters.AsSpan();
+
+        // dL/dy = 2 (y - x) * scale; the error sum is (y - x)·(y - x).
+        TensorPrimitives.Subtract(y, x, dy);
+        var error = TensorPrimitives.Dot<T>(dy, dy);
+        TensorPrimitives.Multiply(dy, (T.One + T.One) * lossScale, dy);
+
+        // Decoder (input-major [H, D]): dW[j, :] += h3[j] dy; dh3[j] = W[j, :]·dy.
+        var decoderWeights = p.Slice(Decoder.WeightOffset, Decoder.WeightLength);
+        var decoderGradient = gradient.Slice(Decoder.WeightOffset, Decoder.WeightLength);
+        for (var j = 0; j < Hidden; j++)
+        {
+            var row = decoderGradient.Slice(j * Inputs, Inputs);
+            TensorPrimitives.MultiplyAdd(dy, h3[j], row, row);
+            dh3[j] = TensorPrimitives.Dot<T>(decoderWeights.Slice(j * Inputs, Inputs), dy);
+        }
+
+        AddTo(gradient.Slice(Decoder.BiasOffset, Inputs), dy);
+        TanhBackward(dh3, h3);
+        OutputMajorBackward(Expand, z, dh3, gradient, dz);
+        OutputMajorBackward(Bottle, h1, dz, gradient, dh1);
+        TanhBackward(dh1, h1);
+        OutputMajorBackward(Encoder, x, dh1, gradient, default);
+        return error;
+    }
+
+    /// <summary>Mean squared reconstruction error over rows of <paramref name="inputs"/> (each <see cref="Inputs"/> long), in double.</summary>
+    public double Loss(ReadOnlySpan<T> inputs, Span<T> activations)
+    {
+        var rows = inputs.Length / Inputs;
+        var y = activations.Slice((2 * Hidden) + Bottleneck, Inputs);
+        var sum = 0.0;
+        for (var i = 0; i < rows; i++)
+        {
+            var x = inputs.Slice(i * Inputs, Inputs);
+            Forward(x, activations);
+            TensorPrimitives.Subtract(y, x, y);
+            sum += double.CreateChecked(TensorPrimitives.Dot<T>(y, y));
+        }
+
+        return rows == 0 ? 0 : sum / ((double)rows * Inputs);
+    }
+
+    private void Dense(Layer layer, ReadOnlySpan<T> input, Span<T> output)
+    {
+        var p = Parameters.AsSpan();
+        var weights = p.Slice(layer.WeightOffset, layer.WeightLength);
+        p.Slice(layer.BiasOffset, layer.Out).CopyTo(output);
+        if (layer.InputMajor)
+        {
+            for (var i = 0; i < layer.In; i++)
+            {
+                TensorPrimitives.MultiplyAdd(weights.Slice(i * layer.Out, layer.Out), input[i], output, output);
+            }
+        }
+        else
+        {
+            for (var o = 0; o < layer.Out; o++)
+            {
+                output[o] += TensorPrimitives.Dot<T>(weights.Slice(o * layer.In, layer.In), input);
+            }
+        }
+    }
+
+    /// <summary>An output-major layer backward: <c>dW[o, :] += d[o] input</c>, <c>db += d</c>, <c>dInput = Wᵀ d</c> (skipped when empty).</summary>
+    private void OutputMajorBackward(Layer layer, ReadOnlySpan<T> input, ReadOnlySpan<T> delta, Span<T> gradient, Span<T> inputDelta)
+    {
+        var weights = Parameters.AsSpan(layer.WeightOffset, layer.WeightLength);
+        var weightGradient = gradient.Slice(layer.WeightOffset, layer.WeightLength);
+        inputDelta.Clear();
+        for (var o = 0; o < layer.Out; o++)
+        {
+            var row = weightGradient.Slice(o * layer.In, layer.In);
+            TensorPrimitives.MultiplyAdd(input, delta[o], row, row);
+            if (!inputDelta.IsEmpty)
+            {
+                TensorPrimitives.MultiplyAdd(weights.Slice(o * layer.In, layer.In), delta[o], inputDelta, inputDelta);
+            }
+        }
+
+        AddTo(gradient.Slice(layer.BiasOffset, layer.Out), delta);
+    }
+
+    /// <summary><c>d *= 1 - h²</c> (h = tanh of the pre-activation).</summary>
+    private static void TanhBackward(Span<T> delta, ReadOnlySpan<T> h)
+    {
+        for (var i = 0; i < delta.Length; i++)
+        {
+            delta[i] *= T.One - (h[i] * h[i]);
+        }
+    }
+
+    private static void AddTo(Span<T> destination, ReadOnlySpan<T> values) => TensorPrimitives.Add(destination, values, destination);
+
+    /// <summary>Where one dense layer's weights and bias sit in <see cref="Parameters"/>.</summary>
+    /// <param name="In">Inputs.</param>
+    /// <param name="Out">Outputs.</param>
+    /// <param name="WeightOffset">The weights' first index.</param>
+    /// <param name="BiasOffset">The bias's first index (right after the weights).</param>
+    /// <param name="InputMajor">Weights stored <c>[In, Out]</c> (else <c>[Out, In]</c>).</param>
+    internal readonly record struct Layer(int In, int Out, int WeightOffset, int BiasOffset, bool InputMajor)
+    {
+        public int WeightLength => In * Out;
+
+        public static Layer Create(ref int offset, int inputs, int outputs, bool inputMajor)
+        {
+            var layer = new Layer(inputs, outputs, offset, offset + (inputs * outputs), inputMajor);
+            offset = layer.BiasOffset + outputs;
+            return layer;
+        }
+    }
+}
