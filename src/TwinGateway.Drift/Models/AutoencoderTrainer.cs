@@ -184,7 +184,7 @@ public sealed class AutoencoderTrainer : IDriftModelTrainer
         var inputs = slots * width;
         var pooled = new float[count * inputs];
         var raw = new float[window * width];
-        var frame = new float[width];
+        var inverseScale = AutoencoderModel.InverseOf(scale);
         for (var k = 0; k < count; k++)
         {
             if (k % Block == 0)
@@ -193,7 +193,7 @@ public sealed class AutoencoderTrainer : IDriftModelTrainer
             }
 
             TrainingData.CopyWindows(frames, window, firstEnd + (k * stride), 1, raw);
-            AutoencoderModel.Pool(raw, window, slots, mean, scale, pooled.AsSpan(k * inputs, inputs), frame);
+            AutoencoderModel.Pool(raw, window, slots, mean, inverseScale, pooled.AsSpan(k * inputs, inputs));
         }
 
         return pooled;
