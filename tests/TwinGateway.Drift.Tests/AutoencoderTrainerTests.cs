@@ -180,13 +180,46 @@ public sealed class AutoencoderTrainerTests(AutoencoderLineFixture fixture) : IC
     [Fact]
     public void The_time_budget_ends_training_with_the_best_weights_so_far()
     {
-        // Every clock read advances the fake clock by one second: a 30 s budget allows about 30 batches.
+        // Every clock read advances the fake clock by one second: a 10 s budget allows about 10 batches of the 32 in an epoch.
         var clock = new FakeTimeProvider { AutoAdvanceAmount = TimeSpan.FromSeconds(1) };
-        var options = new AutoencoderOptions { TimeBudget = TimeSpan.FromSeconds(30) };
+        var options = new AutoencoderOptions { TimeBudget = TimeSpan.FromSeconds(10) };
         var model = new AutoencoderTrainer(options, clock).Train(fixture.Healthy, new TrainingOptions());
 
         Assert.Equal("timeBudget", model.Metrics.Details["stoppedBy"]);
         Assert.Equal("1", model.Metrics.Details["epochs"]);
+    }
+
+    [Fact]
+    public void Scoring_from_several_threads_gives_the_sequential_result_without_allocating_after_the_first_call()
+    {
+        var model = fixture.Model;
+        var features = model.Features.Length;
+        var (windows, count) = AutoencoderSyntheticLine.AllWindows(fixture.Fresh, model.Window);
+        var expected = new float[count];
+        var expectedShares = new float[count * features];
+        model.Score(windows, count, expected, expectedShares);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        model.Score(windows, count, expected, expectedShares);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+
+        var results = new (float[] Scores, float[] Shares)[4];
+        Parallel.For(0, results.Length, t =>
+        {
+            var scores = new float[count];
+            var shares = new float[count * features];
+            for (var repeat = 0; repeat < 3; repeat++)
+            {
+                model.Score(windows, count, scores, shares);
+            }
+
+            results[t] = (scores, shares);
+        });
+        Assert.All(results, r =>
+        {
+            Assert.Equal(expected, r.Scores);
+            Assert.Equal(expectedShares, r.Shares);
+        });
     }
 
     [Fact]
