@@ -101,36 +101,59 @@ public sealed partial class AutoencoderModel : DriftModel
         }
 
         var inputs = Inputs;
-        var scratch = Scratch(inputs + Network.ActivationLength);
-        var pooled = scratch[..inputs];
-        var activations = scratch.Slice(inputs, Network.ActivationLength);
-        var reconstruction = activations[^inputs..];
-        for (var i = 0; i < count; i++)
+        var activationLength = Network.ActivationLength;
+        const int lanes = AutoencoderNetwork<float>.Lanes;
+        var scratch = Scratch(lanes * (inputs + activationLength));
+        var pooled = scratch[..(lanes * inputs)];
+        var activations = scratch[(lanes * inputs)..];
+        var i = 0;
+        for (; i <= count - lanes; i += lanes)
         {
-            Pool(windows.Slice(i * length, length), Window, Slots, Mean, _inverseScale, pooled);
-            Network.Forward(pooled, activations);
-
-            // Squared error per pooled value, in place of the reconstruction.
-            TensorPrimitives.Subtract(reconstruction, pooled, reconstruction);
-            TensorPrimitives.Multiply(reconstruction, reconstruction, reconstruction);
-            scores[i] = TensorPrimitives.Sum(reconstruction) / inputs / _threshold;
-
-            var share = contributions.Slice(i * features, features);
-            reconstruction[..features].CopyTo(share);
-            for (var s = 1; s < Slots; s++)
+            for (var k = 0; k < lanes; k++)
             {
-                TensorPrimitives.Add(share, reconstruction.Slice(s * features, features), share);
+                Pool(windows.Slice((i + k) * length, length), Window, Slots, Mean, _inverseScale, pooled.Slice(k * inputs, inputs));
             }
 
-            var total = TensorPrimitives.Sum(share);
-            if (total > 0)
+            Network.ForwardBlock(pooled, activations);
+            for (var k = 0; k < lanes; k++)
             {
-                TensorPrimitives.Divide(share, total, share);
+                var block = activations.Slice(k * activationLength, activationLength);
+                Finish(pooled.Slice(k * inputs, inputs), block[^inputs..], out scores[i + k], contributions.Slice((i + k) * features, features));
             }
-            else
-            {
-                share.Fill(1f / features);
-            }
+        }
+
+        for (; i < count; i++)
+        {
+            var one = pooled[..inputs];
+            var block = activations[..activationLength];
+            Pool(windows.Slice(i * length, length), Window, Slots, Mean, _inverseScale, one);
+            Network.Forward(one, block);
+            Finish(one, block[^inputs..], out scores[i], contributions.Slice(i * features, features));
+        }
+    }
+
+    /// <summary>The score and the shares from one window's pooled input and its reconstruction (overwritten with the squared error).</summary>
+    private void Finish(ReadOnlySpan<float> pooled, Span<float> reconstruction, out float score, Span<float> share)
+    {
+        var features = share.Length;
+        TensorPrimitives.Subtract(reconstruction, pooled, reconstruction);
+        TensorPrimitives.Multiply(reconstruction, reconstruction, reconstruction);
+        score = TensorPrimitives.Sum(reconstruction) / reconstruction.Length / _threshold;
+
+        reconstruction[..features].CopyTo(share);
+        for (var s = 1; s < Slots; s++)
+        {
+            TensorPrimitives.Add(share, reconstruction.Slice(s * features, features), share);
+        }
+
+        var total = TensorPrimitives.Sum(share);
+        if (total > 0)
+        {
+            TensorPrimitives.Divide(share, total, share);
+        }
+        else
+        {
+            share.Fill(1f / features);
         }
     }
 

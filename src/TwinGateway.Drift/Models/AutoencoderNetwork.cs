@@ -101,6 +101,120 @@ internal sealed class AutoencoderNetwork<T>
     }
 
     /// <summary>
+    /// <see cref="Forward"/> for <see cref="Lanes"/> samples at once (the scoring path): <paramref name="x"/> holds them
+    /// back to back, <paramref name="activations"/> holds <see cref="Lanes"/> activation blocks of
+    /// <see cref="ActivationLength"/>. Every weight is loaded once per four samples instead of once per sample.
+    /// </summary>
+    public void ForwardBlock(ReadOnlySpan<T> x, Span<T> activations)
+    {
+        var a = ActivationLength;
+        var h1 = Hidden + Bottleneck;
+        var y = (2 * Hidden) + Bottleneck;
+        OutputMajorBlock(Encoder, x, Inputs, 0, activations, 0);
+        TanhBlock(activations, 0, Hidden);
+        OutputMajorBlock(Bottle, activations, a, 0, activations, Hidden);
+        OutputMajorBlock(Expand, activations, a, Hidden, activations, h1);
+        TanhBlock(activations, h1, Hidden);
+
+        // Decoder, input-major: four accumulators per vector of outputs, each weight vector loaded once.
+        var p = Parameters.AsSpan();
+        var weights = p.Slice(Decoder.WeightOffset, Decoder.WeightLength);
+        var bias = p.Slice(Decoder.BiasOffset, Inputs);
+        var lanes = Vector<T>.Count;
+        var c = 0;
+        for (; c <= Inputs - lanes; c += lanes)
+        {
+            var b = new Vector<T>(bias[c..]);
+            var (y0, y1, y2, y3) = (b, b, b, b);
+            for (var j = 0; j < Hidden; j++)
+            {
+                var w = new Vector<T>(weights[((j * Inputs) + c)..]);
+                y0 += w * activations[h1 + j];
+                y1 += w * activations[a + h1 + j];
+                y2 += w * activations[(2 * a) + h1 + j];
+                y3 += w * activations[(3 * a) + h1 + j];
+            }
+
+            y0.CopyTo(activations[(y + c)..]);
+            y1.CopyTo(activations[(a + y + c)..]);
+            y2.CopyTo(activations[((2 * a) + y + c)..]);
+            y3.CopyTo(activations[((3 * a) + y + c)..]);
+        }
+
+        for (; c < Inputs; c++)
+        {
+            for (var k = 0; k < Lanes; k++)
+            {
+                var sum = bias[c];
+                for (var j = 0; j < Hidden; j++)
+                {
+                    sum += weights[(j * Inputs) + c] * activations[(k * a) + h1 + j];
+                }
+
+                activations[(k * a) + y + c] = sum;
+            }
+        }
+    }
+
+    /// <summary>The samples <see cref="ForwardBlock"/> runs at once.</summary>
+    public const int Lanes = 4;
+
+    /// <summary>
+    /// An output-major layer over <see cref="Lanes"/> samples: sample <c>k</c>'s input starts at
+    /// <c>k * inputStride + inputOffset</c>, its output at <c>k * ActivationLength + outputOffset</c>.
+    /// </summary>
+    private void OutputMajorBlock(Layer layer, ReadOnlySpan<T> input, int inputStride, int inputOffset, Span<T> activations, int outputOffset)
+    {
+        var p = Parameters.AsSpan();
+        var weights = p.Slice(layer.WeightOffset, layer.WeightLength);
+        var bias = p.Slice(layer.BiasOffset, layer.Out);
+        var a = ActivationLength;
+        var n = layer.In;
+        var x0 = input.Slice(inputOffset, n);
+        var x1 = input.Slice(inputStride + inputOffset, n);
+        var x2 = input.Slice((2 * inputStride) + inputOffset, n);
+        var x3 = input.Slice((3 * inputStride) + inputOffset, n);
+        var lanes = Vector<T>.Count;
+        for (var o = 0; o < layer.Out; o++)
+        {
+            var row = weights.Slice(o * n, n);
+            var (s0, s1, s2, s3) = (Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero);
+            var i = 0;
+            for (; i <= n - lanes; i += lanes)
+            {
+                var w = new Vector<T>(row[i..]);
+                s0 += w * new Vector<T>(x0[i..]);
+                s1 += w * new Vector<T>(x1[i..]);
+                s2 += w * new Vector<T>(x2[i..]);
+                s3 += w * new Vector<T>(x3[i..]);
+            }
+
+            var (d0, d1, d2, d3) = (Vector.Sum(s0), Vector.Sum(s1), Vector.Sum(s2), Vector.Sum(s3));
+            for (; i < n; i++)
+            {
+                d0 += row[i] * x0[i];
+                d1 += row[i] * x1[i];
+                d2 += row[i] * x2[i];
+                d3 += row[i] * x3[i];
+            }
+
+            activations[outputOffset + o] = bias[o] + d0;
+            activations[a + outputOffset + o] = bias[o] + d1;
+            activations[(2 * a) + outputOffset + o] = bias[o] + d2;
+            activations[(3 * a) + outputOffset + o] = bias[o] + d3;
+        }
+    }
+
+    private void TanhBlock(Span<T> activations, int offset, int length)
+    {
+        for (var k = 0; k < Lanes; k++)
+        {
+            var values = activations.Slice((k * ActivationLength) + offset, length);
+            TensorPrimitives.Tanh(values, values);
+        }
+    }
+
+    /// <summary>
     /// Squared reconstruction error of one sample after <see cref="Forward"/>, and its gradient added into
     /// <paramref name="gradient"/> (same layout as <see cref="Parameters"/>) with the loss scaled by
     /// <paramref name="lossScale"/> (<c>1 / (batch * D)</c> for the batch mean). Returns the unscaled squared error sum.
