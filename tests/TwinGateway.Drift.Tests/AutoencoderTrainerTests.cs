@@ -199,9 +199,16 @@ public sealed class AutoencoderTrainerTests(AutoencoderLineFixture fixture) : IC
         var expectedShares = new float[count * features];
         model.Score(windows, count, expected, expectedShares);
 
+        // Scratch allocated per call would be kilobytes per call; the runtime itself may allocate a few bytes while it
+        // re-compiles a hot method, so ten calls may allocate under 100 bytes in all.
         var allocated = GC.GetAllocatedBytesForCurrentThread();
-        model.Score(windows, count, expected, expectedShares);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+        for (var repeat = 0; repeat < 10; repeat++)
+        {
+            model.Score(windows, count, expected, expectedShares);
+        }
+
+        var perTen = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.True(perTen < 100, $"ten calls allocated {perTen} bytes");
 
         var results = new (float[] Scores, float[] Shares)[4];
         Parallel.For(0, results.Length, t =>
