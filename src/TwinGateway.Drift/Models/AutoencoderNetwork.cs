@@ -18,6 +18,9 @@ namespace TwinGateway.Drift.Models;
 internal sealed class AutoencoderNetwork<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The samples <see cref="ForwardBlock"/> runs at once.</summary>
+    public const int Lanes = 4;
+
     public AutoencoderNetwork(int inputs, int hidden, int bottleneck)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inputs, 1);
@@ -155,9 +158,6 @@ internal sealed class AutoencoderNetwork<T>
             }
         }
     }
-
-    /// <summary>The samples <see cref="ForwardBlock"/> runs at once.</summary>
-    public const int Lanes = 4;
 
     /// <summary>
     /// An output-major layer over <see cref="Lanes"/> samples: sample <c>k</c>'s input starts at
