@@ -336,17 +336,20 @@ public sealed partial class CommissioningGate : IAsyncDisposable
 
     private static ImmutableArray<Approval> ToRuleApprovals(IEnumerable<ApprovalRecord> approvals) => [.. approvals.Select(ToRuleApproval)];
 
-    private static ApprovalDecision Decide(ChangeRecord record, ValidationPolicy policy, IReadOnlyList<Approval> approvals)
-    {
-        var verdict = record.EvidenceJson is { } json ? EvidenceJson.Read(json).Verdict : (ValidationVerdict?)null;
-        return ApprovalRules.Decide(record.Class, policy, record.Submitter, approvals, record.ContentHash, record.EvidenceHash, verdict);
-    }
+    private static ApprovalDecision Decide(ChangeRecord record, ValidationPolicy policy, IReadOnlyList<Approval> approvals) =>
+        Decide(record, ReadEvidence(record)?.Verdict, policy, approvals);
+
+    /// <summary>Decides on evidence already read from <paramref name="record"/> (its verdict, or null when it has none).</summary>
+    private static ApprovalDecision Decide(ChangeRecord record, ValidationVerdict? verdict, ValidationPolicy policy, IReadOnlyList<Approval> approvals) =>
+        ApprovalRules.Decide(record.Class, policy, record.Submitter, approvals, record.ContentHash, record.EvidenceHash, verdict);
+
+    private static Evidence? ReadEvidence(ChangeRecord record) => record.EvidenceJson is { } json ? EvidenceJson.Read(json) : null;
 
     /// <summary>The record with everything the API shows about it.</summary>
     private async Task<ChangeView> ViewAsync(ChangeRecord record, CancellationToken cancellationToken)
     {
         var request = ChangeJson.Read(record.SpecJson);
-        var evidence = record.EvidenceJson is { } json ? EvidenceJson.Read(json) : null;
+        var evidence = ReadEvidence(record);
         var approvals = await _store.GetApprovalsAsync(record.Id, cancellationToken).ConfigureAwait(false);
         var steps = await _store.GetJournalAsync(record.Id, cancellationToken).ConfigureAwait(false);
         var counted = approvals.Select(a => (a, record.EvidenceHash is not null && ToRuleApproval(a).IsBoundTo(record.ContentHash, record.EvidenceHash))).ToImmutableArray();
@@ -356,7 +359,7 @@ public sealed partial class CommissioningGate : IAsyncDisposable
             try
             {
                 var policy = _policies.Get(control.Definition).Policy;
-                missing = Decide(record, policy, ToRuleApprovals(approvals)).Missing;
+                missing = Decide(record, evidence?.Verdict, policy, ToRuleApprovals(approvals)).Missing;
             }
             catch (ChangeRefusedException ex)
             {
