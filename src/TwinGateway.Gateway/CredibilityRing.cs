@@ -13,7 +13,11 @@ namespace TwinGateway.Gateway;
 /// demo line's ~200 modelled numeric signals. A window is answered in whole seconds: the buckets of the current second
 /// and of the <c>ceil(window)</c> seconds before it, so it may include up to one second more than asked.
 /// </remarks>
-internal sealed class CredibilityRing
+/// <param name="scale">
+/// The width a residual is divided by (<see cref="TwinGateway.Core.Twins.SignalComparison.Scale"/> of the signal, positive), computed once when
+/// the ring is built rather than per sample; 1 records residuals as they come (scaled already).
+/// </param>
+internal sealed class CredibilityRing(double scale = 1)
 {
     /// <summary>The longest window answered; a longer one is answered over this much.</summary>
     public static readonly TimeSpan MaxWindow = TimeSpan.FromMinutes(60);
@@ -31,6 +35,12 @@ internal sealed class CredibilityRing
         public float Sum;
         public float Max;
     }
+
+    /// <summary>The width residuals are divided by (see the constructor).</summary>
+    public double Scale { get; } = scale;
+
+    /// <summary>Adds one residual |real - expected| observed at <paramref name="at"/>, divided by <see cref="Scale"/>.</summary>
+    public void RecordResidual(double residual, DateTimeOffset at) => Record(residual / Scale, at);
 
     /// <summary>Adds one scaled error observed at <paramref name="at"/>. Non-finite values are ignored.</summary>
     public void Record(double scaledError, DateTimeOffset at)

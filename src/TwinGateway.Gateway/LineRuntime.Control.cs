@@ -103,14 +103,11 @@ public sealed partial class LineRuntime : ILineControl
             : new SignalCredibility(id, 0, null, null))];
     }
 
-    /// <summary>The nominal range width the residual of <paramref name="signal"/> is scaled by; 0 when it has no credibility record.</summary>
-    private static double CredibilityScale(SignalDefinition signal) => SignalComparison.Scale(signal);
-
     private void RecordCredibility(SignalState signal, SignalSnapshot snapshot, double expected, DateTimeOffset now)
     {
         if (_credibility[signal.Index] is { } ring && snapshot is { Status: "Good", Real: { } real } && double.IsFinite(real) && double.IsFinite(expected))
         {
-            ring.Record(Math.Abs(real - expected) / CredibilityScale(signal.Definition), now);
+            ring.RecordResidual(Math.Abs(real - expected), now);
         }
     }
 

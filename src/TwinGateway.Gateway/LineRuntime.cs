@@ -53,7 +53,9 @@ public sealed partial class LineRuntime : IAsyncDisposable
         _logger = loggers.CreateLogger("TwinGateway.Gateway.Line");
         _byIndex = [.. line.Signals.Select((s, i) => new SignalState(s, i))];
         _signals = _byIndex.ToDictionary(s => s.Definition.Id, StringComparer.Ordinal);
-        _credibility = [.. line.Signals.Select(s => CredibilityScale(s) > 0 ? new CredibilityRing() : null)];
+        // Each ring keeps its signal's comparison scale, computed once here and not per twin step. The rings and their
+        // scales are the start definition's signals' (as SignalState.Definition is): AdoptDefinition keeps them.
+        _credibility = [.. line.Signals.Select(s => SignalComparison.Scale(s) is var scale and > 0 ? new CredibilityRing(scale) : null)];
         _pipeline = new LinePipeline(line, sinks, _restart, time, loggers.CreateLogger("TwinGateway.Gateway.Sinks"));
         _twinHealth = new ComponentHealth($"Line {line.Id} twin loop", time, _logger);
         _twin = CreateTwin();

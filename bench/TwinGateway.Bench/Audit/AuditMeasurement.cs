@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
+using TwinGateway.Bench.Harness;
 using TwinGateway.Commissioning.Audit;
 using TwinGateway.Core;
 
@@ -24,6 +25,9 @@ namespace TwinGateway.Bench.Audit;
 /// </summary>
 internal static class AuditMeasurement
 {
+    /// <summary>The audit report's own format (indented, default escaping, nulls written), kept as it was.</summary>
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
     public static async Task<int> RunAsync(string[] args)
     {
         var entries = 1_000_000;
@@ -156,9 +160,7 @@ internal static class AuditMeasurement
                 ["databaseBytes"] = dbBytes,
                 ["bytesPerEntry"] = Math.Round((double)dbBytes / total, 1),
             };
-            var path = Path.GetFullPath(output);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }) + "\n").ConfigureAwait(false);
+            var path = await HarnessReport.WriteAsync(output, report, s_json).ConfigureAwait(false);
             Console.WriteLine($"audit: report written to {path}");
             return 0;
         }

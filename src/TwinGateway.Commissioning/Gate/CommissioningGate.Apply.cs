@@ -70,7 +70,7 @@ public sealed partial class CommissioningGate
         {
             w.WriteString("contentHash", record.ContentHash);
             w.WriteString("evidenceHash", record.EvidenceHash);
-        }, CancellationToken.None).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         await PublishAsync("applying", record, CancellationToken.None).ConfigureAwait(false);
 
         var live = new Progress(this, record, progress);
@@ -102,7 +102,7 @@ public sealed partial class CommissioningGate
                 : $"change {id} is {record.State.ToText()}, not being applied: {(record.State.IsFinal() ? "it is final" : "withdraw or reject it instead")}");
         }
 
-        await AuditAsync(record, AuditEventKind.Aborted, user.Name, Authority.Human, w => w.WriteString("reason", reason ?? ""), CancellationToken.None).ConfigureAwait(false);
+        await AuditAsync(record, AuditEventKind.Aborted, user.Name, Authority.Human, w => w.WriteString("reason", reason ?? "")).ConfigureAwait(false);
         return await PublishAsync("aborted", record, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -207,7 +207,7 @@ public sealed partial class CommissioningGate
                     w.WriteNumber("calls", outcome.Calls.Count);
                     WriteValues(w, "previous", outcome.PreviousValues);
                     WriteValues(w, "readBack", outcome.ReadBack);
-                }, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 await AuditAsync(record, AuditEventKind.Verified, actor, Authority.Physics, w =>
                 {
                     w.WriteStartArray("signals");
@@ -226,7 +226,7 @@ public sealed partial class CommissioningGate
                     }
 
                     w.WriteEndArray();
-                }, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 if (request.Operations.OfType<DefinitionOperation>().LastOrDefault() is { } definition)
                 {
                     _adoptedText[record.LineId] = definition.Text;
@@ -239,7 +239,7 @@ public sealed partial class CommissioningGate
                     w.WriteString("how", how);
                     w.WriteString("reason", outcome.Reason);
                     WriteValues(w, "restored", outcome.RollbackResults);
-                }, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 break;
             default:
                 await AuditAsync(record, AuditEventKind.Failed, actor, Authority.Physics, w =>
@@ -247,7 +247,7 @@ public sealed partial class CommissioningGate
                     w.WriteString("how", how);
                     w.WriteString("reason", outcome.Reason);
                     WriteValues(w, "left", outcome.RollbackResults);
-                }, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 break;
         }
 

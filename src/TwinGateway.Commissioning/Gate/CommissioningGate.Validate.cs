@@ -99,7 +99,7 @@ public sealed partial class CommissioningGate
             }
 
             w.WriteEndArray();
-        }, CancellationToken.None).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         Log.Validated(_logger, id, EvidenceJson.VerdictText(evidence.Verdict), evidence.Summary, evidence.Hash, evidence.Timing.WallSeconds);
         return await PublishAsync(record.State.ToText(), record, CancellationToken.None).ConfigureAwait(false);
     }

@@ -160,7 +160,7 @@ public sealed partial class CommissioningGate : IAsyncDisposable
             {
                 w.WriteString("replacesContent", "earlier approvals no longer count");
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         Log.Submitted(_logger, record.Id, record.LineId, user.Name, record.Class.ToString().ToLowerInvariant(), hash);
         return await PublishAsync(eventName, record, cancellationToken).ConfigureAwait(false);
     }
@@ -217,7 +217,7 @@ public sealed partial class CommissioningGate : IAsyncDisposable
             {
                 w.WriteString("comment", approval.Comment);
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
 
         var decision = Decide(record, policy, [.. approvals, ToRuleApproval(approval)]);
         if (decision.Approved)
@@ -249,7 +249,7 @@ public sealed partial class CommissioningGate : IAsyncDisposable
         {
             w.WriteString("contentHash", record.ContentHash);
             w.WriteString("reason", reason);
-        }, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
         return await PublishAsync("rejected", record, cancellationToken).ConfigureAwait(false);
     }
 
@@ -267,7 +267,7 @@ public sealed partial class CommissioningGate : IAsyncDisposable
         RequireOpen(record, "withdrawn");
         record = await _store.UpdateAsync(record with { State = ChangeState.Withdrawn, UpdatedAt = _time.GetUtcNow(), Outcome = $"withdrawn by {user.Name}{(string.IsNullOrWhiteSpace(reason) ? "" : ": " + reason)}" },
             record.Version, cancellationToken).ConfigureAwait(false);
-        await AuditAsync(record, AuditEventKind.Withdrawn, user.Name, Authority.Human, w => w.WriteString("reason", reason ?? ""), cancellationToken).ConfigureAwait(false);
+        await AuditAsync(record, AuditEventKind.Withdrawn, user.Name, Authority.Human, w => w.WriteString("reason", reason ?? "")).ConfigureAwait(false);
         return await PublishAsync("withdrawn", record, cancellationToken).ConfigureAwait(false);
     }
 
@@ -336,17 +336,20 @@ public sealed partial class CommissioningGate : IAsyncDisposable
 
     private static ImmutableArray<Approval> ToRuleApprovals(IEnumerable<ApprovalRecord> approvals) => [.. approvals.Select(ToRuleApproval)];
 
-    private static ApprovalDecision Decide(ChangeRecord record, ValidationPolicy policy, IReadOnlyList<Approval> approvals)
-    {
-        var verdict = record.EvidenceJson is { } json ? EvidenceJson.Read(json).Verdict : (ValidationVerdict?)null;
-        return ApprovalRules.Decide(record.Class, policy, record.Submitter, approvals, record.ContentHash, record.EvidenceHash, verdict);
-    }
+    private static ApprovalDecision Decide(ChangeRecord record, ValidationPolicy policy, IReadOnlyList<Approval> approvals) =>
+        Decide(record, ReadEvidence(record)?.Verdict, policy, approvals);
+
+    /// <summary>Decides on evidence already read from <paramref name="record"/> (its verdict, or null when it has none).</summary>
+    private static ApprovalDecision Decide(ChangeRecord record, ValidationVerdict? verdict, ValidationPolicy policy, IReadOnlyList<Approval> approvals) =>
+        ApprovalRules.Decide(record.Class, policy, record.Submitter, approvals, record.ContentHash, record.EvidenceHash, verdict);
+
+    private static Evidence? ReadEvidence(ChangeRecord record) => record.EvidenceJson is { } json ? EvidenceJson.Read(json) : null;
 
     /// <summary>The record with everything the API shows about it.</summary>
     private async Task<ChangeView> ViewAsync(ChangeRecord record, CancellationToken cancellationToken)
     {
         var request = ChangeJson.Read(record.SpecJson);
-        var evidence = record.EvidenceJson is { } json ? EvidenceJson.Read(json) : null;
+        var evidence = ReadEvidence(record);
         var approvals = await _store.GetApprovalsAsync(record.Id, cancellationToken).ConfigureAwait(false);
         var steps = await _store.GetJournalAsync(record.Id, cancellationToken).ConfigureAwait(false);
         var counted = approvals.Select(a => (a, record.EvidenceHash is not null && ToRuleApproval(a).IsBoundTo(record.ContentHash, record.EvidenceHash))).ToImmutableArray();
@@ -356,7 +359,7 @@ public sealed partial class CommissioningGate : IAsyncDisposable
             try
             {
                 var policy = _policies.Get(control.Definition).Policy;
-                missing = Decide(record, policy, ToRuleApprovals(approvals)).Missing;
+                missing = Decide(record, evidence?.Verdict, policy, ToRuleApprovals(approvals)).Missing;
             }
             catch (ChangeRefusedException ex)
             {
@@ -382,7 +385,11 @@ public sealed partial class CommissioningGate : IAsyncDisposable
         return view;
     }
 
-    private async Task AuditAsync(ChangeRecord record, AuditEventKind kind, string actor, Authority authority, Action<Utf8JsonWriter> payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends an audit entry for an event that has already happened (the store write before it is committed), so it
+    /// takes no cancellation token: a caller going away must not leave a state change without its audit entry.
+    /// </summary>
+    private async Task AuditAsync(ChangeRecord record, AuditEventKind kind, string actor, Authority authority, Action<Utf8JsonWriter> payload)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -393,8 +400,6 @@ public sealed partial class CommissioningGate : IAsyncDisposable
             w.WriteEndObject();
         }
 
-        // An event that happened is recorded even if the caller has gone: the audit must not miss it.
-        _ = cancellationToken;
         await _audit.AppendAsync(new AuditRecord(record.LineId, record.Id, kind, actor, authority, System.Text.Encoding.UTF8.GetString(buffer.ToArray())), CancellationToken.None).ConfigureAwait(false);
     }
 
