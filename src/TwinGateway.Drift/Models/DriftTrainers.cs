@@ -14,6 +14,7 @@ public static class DriftTrainers
     public static IDriftModelTrainer Create(ModelKind kind) => kind switch
     {
         ModelKind.Pca => new PcaTrainer(),
+        ModelKind.Autoencoder => new AutoencoderTrainer(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"no trainer for {kind}"),
     };
 }

@@ -277,7 +277,7 @@ internal static class DriftCommands
         };
         command.SetAction(async (parse, ct) =>
         {
-            if (!Enum.TryParse<EvaluationFormat>(parse.GetValue(format), ignoreCase: true, out var fmt) || !Enum.IsDefined(fmt))
+            if (!System.Enum.TryParse<EvaluationFormat>(parse.GetValue(format), ignoreCase: true, out var fmt) || !System.Enum.IsDefined(fmt))
             {
                 await Console.Error.WriteLineAsync($"error: --format '{parse.GetValue(format)}' is not skab, nab or csv").ConfigureAwait(false);
                 return 2;
@@ -317,8 +317,8 @@ internal static class DriftCommands
             else
             {
                 var o = report.Overall;
-                Console.WriteLine($"{report.Files.Count} file(s); overall F1 {Fraction(o.F1)}, false-alarm rate {Fraction(o.Far)}, missed-alarm rate {Fraction(o.Mar)}; "
-                    + (o.Nab is { } nab ? $"NAB standard {Score(nab.Standard)}, low FP {Score(nab.LowFP)}, low FN {Score(nab.LowFN)}; " : "")
+                Console.WriteLine($"{report.Files.Length} file(s); overall F1 {Fraction(o.F1)}, false-alarm rate {Fraction(o.Far)}, missed-alarm rate {Fraction(o.Mar)}; "
+                    + (o.Nab is { } nab ? $"NAB standard {Points(nab.Standard)}, low FP {Points(nab.LowFP)}, low FN {Points(nab.LowFN)}; " : "")
                     + $"{o.ChangepointsDetected} of {o.Changepoints} changepoints detected; report {Path.GetFullPath(path)}");
             }
 
@@ -327,7 +327,7 @@ internal static class DriftCommands
         return command;
     }
 
-    private static string Score(double? value) => value is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "n/a";
+    private static string Points(double? value) => value is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "n/a";
 
     private static string Fraction(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "n/a";
 
