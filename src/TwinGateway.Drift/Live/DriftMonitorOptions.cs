@@ -9,6 +9,15 @@ public sealed class DriftMonitorOptions
     /// <summary>The physics rule's window: the mean residual is taken over this long (default 10 minutes).</summary>
     public double PhysicsWindowSeconds { get; set; } = 600;
 
+    /// <summary>
+    /// After the monitor starts, and after a gap in the samples, how long the frames are scored and shown but raise no
+    /// alert: a shadow twin that has just started has not completed its first cycles (a cycle time of 0 against the
+    /// real line's last one), so its first minutes are a start-up, not drift. Default 5 minutes.
+    /// </summary>
+    public double WarmupSeconds { get; set; } = 300;
+
+    public int WarmupFrames => Math.Max(0, (int)Math.Round(WarmupSeconds / FrameSeconds));
+
     /// <summary>Contributors an alert names (the signals with the largest shares).</summary>
     public int Contributors { get; set; } = 5;
 
@@ -28,6 +37,11 @@ public sealed class DriftMonitorOptions
         if (!double.IsFinite(PhysicsWindowSeconds) || PhysicsWindowSeconds < FrameSeconds)
         {
             problems.Add($"Drift:PhysicsWindowSeconds {PhysicsWindowSeconds} must be at least one frame ({FrameSeconds} s)");
+        }
+
+        if (!double.IsFinite(WarmupSeconds) || WarmupSeconds < 0)
+        {
+            problems.Add($"Drift:WarmupSeconds {WarmupSeconds} must be 0 or more");
         }
 
         if (Contributors is < 1 or > 50)

@@ -32,7 +32,8 @@ public sealed record LineDriftStatus(
 /// Watches one line for drift: its samples become frames (<see cref="FrameBuilder"/>); each frame is judged by the
 /// physics rule (<see cref="PhysicsDetector"/>, authority physics) and, when the line has an active model, by the
 /// model over the last window of frames (authority statistical, with the model's version); both scores go to the
-/// alert engine as separate detectors, so the two authorities never mix. One writer (the line's sink or a replay);
+/// alert engine as separate detectors, so the two authorities never mix. For <see cref="DriftMonitorOptions.WarmupSeconds"/>
+/// after the start and after a gap, frames are scored but raise nothing. One writer (the line's sink or a replay);
 /// <see cref="Status"/> and <see cref="SetModel"/> may be called from any thread.
 /// </summary>
 public sealed class LineDriftMonitor : IFrameSink
@@ -55,6 +56,7 @@ public sealed class LineDriftMonitor : IFrameSink
     private double _physicsScore;
     private double? _statisticalScore;
     private long _frames;
+    private long _framesSinceStart;
     private long _lastFrameMs = long.MinValue;
 
     public LineDriftMonitor(LineDefinition line, DriftMonitorOptions options, AlertEngine? engine = null, Action<AlertEvent>? onEvent = null)
@@ -125,6 +127,7 @@ public sealed class LineDriftMonitor : IFrameSink
     void IFrameSink.Frame(long endMs, ReadOnlySpan<float> frame)
     {
         _frames++;
+        _framesSinceStart++;
         _lastFrameMs = endMs;
         var time = DateTimeOffset.FromUnixTimeMilliseconds(endMs);
         _physicsScore = _physics.Add(frame, _meanResidual, _physicsShares);
@@ -160,6 +163,7 @@ public sealed class LineDriftMonitor : IFrameSink
         // Stale data must not be judged: both windows start again.
         _physics.Reset();
         _windowFilled = 0;
+        _framesSinceStart = 0;
     }
 
     /// <summary>A copy of the line's current figures.</summary>
@@ -175,7 +179,7 @@ public sealed class LineDriftMonitor : IFrameSink
 
     private void Observe(Authority authority, string detector, string? version, DateTimeOffset time, double score, ReadOnlySpan<float> shares)
     {
-        if (_engine is null)
+        if (_engine is null || _framesSinceStart <= _options.WarmupFrames)
         {
             return;
         }

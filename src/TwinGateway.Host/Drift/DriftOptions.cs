@@ -18,6 +18,9 @@ internal sealed class DriftOptions
     /// <summary>The physics rule's window for the mean residual.</summary>
     public double PhysicsWindowSeconds { get; set; } = 600;
 
+    /// <summary>After a start or a gap in the samples, how long frames raise no alert (the shadow twin's start-up).</summary>
+    public double WarmupSeconds { get; set; } = 300;
+
     /// <summary>Signals an alert names.</summary>
     public int Contributors { get; set; } = 5;
 
@@ -50,7 +53,7 @@ internal sealed class DriftOptions
 
     public double CandidateHours { get; set; } = 24;
 
-    public DriftMonitorOptions Monitor => new() { FrameSeconds = FrameSeconds, PhysicsWindowSeconds = PhysicsWindowSeconds, Contributors = Contributors };
+    public DriftMonitorOptions Monitor => new() { FrameSeconds = FrameSeconds, PhysicsWindowSeconds = PhysicsWindowSeconds, WarmupSeconds = WarmupSeconds, Contributors = Contributors };
 
     public TrainingOptions Training => new(Window, HoldBackFraction, ThresholdQuantile, ThresholdMargin);
 
