@@ -85,16 +85,31 @@ internal static class DriftHarness
             var quality = new List<QualityRow>();
             var perSeed = new Dictionary<(string Kind, string Detector), List<SeedResult>>();
             var qualityClock = Stopwatch.StartNew();
+            var controls = new Dictionary<ulong, IReadOnlyList<DetectorTrack>>();
+            IReadOnlyList<DetectorTrack> Control(ulong seed)
+            {
+                // The same seed without the fault: an alert it opens after the onset time is not the fault's doing.
+                if (!controls.TryGetValue(seed, out var control))
+                {
+                    controls[seed] = control = DriftSimulation.Run(line, seed, options.WarmUp, null, options.AfterOnset, managed, temp.FullName, null, cancellationToken);
+                }
+
+                return control;
+            }
+
             foreach (var scenario in scenarios)
             {
                 for (var s = 0; s < options.Seeds; s++)
                 {
                     var seed = FirstFaultSeed + (ulong)s;
                     var tracks = DriftSimulation.Run(line, seed, options.WarmUp, scenario.Fault, options.AfterOnset, managed, temp.FullName, null, cancellationToken);
-                    foreach (var track in tracks)
+                    var control = Control(seed);
+                    for (var t = 0; t < tracks.Count; t++)
                     {
+                        var track = tracks[t];
                         var delay = track.FirstAlertAfterOnsetMs is { } at ? (at - track.OnsetMs) / 1000.0 : (double?)null;
-                        var result = new SeedResult(seed, delay, track.FirstAlertTopSignal,
+                        var controlDelay = control[t].FirstAlertAfterOnsetMs is { } cat ? (cat - control[t].OnsetMs) / 1000.0 : (double?)null;
+                        var result = new SeedResult(seed, delay, controlDelay, delay is { } d && (controlDelay is not { } cd || d < cd), track.FirstAlertTopSignal,
                             track.FirstAlertTopSignal is null ? null : scenario.IsRightContributor(track.FirstAlertTopSignal),
                             Round(track.F1), Round(track.Precision), Round(track.Recall), track.AlertsOpenedBeforeOnset, track.AlertsOpened,
                             track.TruePositives, track.FalsePositives, track.FalseNegatives, track.TrueNegatives);
@@ -117,7 +132,7 @@ internal static class DriftHarness
                 var scenario = scenarios.First(s => s.Kind == kind);
                 var detected = seeds.Where(r => r.DelaySeconds is not null).ToList();
                 quality.Add(new QualityRow(kind, detector, scenario.Target, scenario.Magnitude,
-                    detected.Count, seeds.Count,
+                    detected.Count, seeds.Count(r => r.BeforeControl), seeds.Count,
                     detected.Count == 0 ? null : Math.Round(detected.Average(r => r.DelaySeconds!.Value), 1),
                     Math.Round(seeds.Average(r => r.DelaySeconds ?? options.AfterOnset.TotalSeconds), 1),
                     Math.Round(seeds.Average(r => r.F1 ?? 0), 3),
@@ -136,7 +151,10 @@ internal static class DriftHarness
             healthyClock.Stop();
             var falseAlarms = healthyTracks.Select(t => new FalseAlarmRow(t.Detector, t.AlertsOpened,
                 Math.Round(t.AlertsOpened * 24 / options.HealthyHours, 2), t.ScoredFrames, t.FramesAtOrAbove,
-                t.ScoredFrames == 0 ? 0 : Math.Round((double)t.FramesAtOrAbove / t.ScoredFrames, 6))).ToList();
+                t.ScoredFrames == 0 ? 0 : Math.Round((double)t.FramesAtOrAbove / t.ScoredFrames, 6),
+                [.. t.Hourly.Select(h => h.Scored == 0 ? 0 : Math.Round((double)h.AtOrAbove / h.Scored, 4))],
+                t.AlertTopSignals.GroupBy(x => x ?? "(none)").OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Count()))).ToList();
             var dayFrames = dayCollector.ToMatrix();
 
             // 3. The better model kind.
@@ -213,10 +231,11 @@ internal static class DriftHarness
             var seeds = quality.Where(q => q.Detector == name).SelectMany(q => q.Seeds).ToList();
             var detected = quality.Where(q => q.Detector == name).Sum(q => q.Detected);
             var rightTop = quality.Where(q => q.Detector == name).Sum(q => q.TopContributorRight);
+            var beforeControl = quality.Where(q => q.Detector == name).Sum(q => q.DetectedBeforeControl);
             return new KindFigures(name,
                 Math.Round(seeds.Average(r => r.F1 ?? 0), 3),
                 Math.Round(seeds.Average(r => r.DelaySeconds ?? options.AfterOnset.TotalSeconds), 1),
-                detected, seeds.Count, rightTop,
+                detected, beforeControl, seeds.Count, rightTop,
                 falseAlarms.First(f => f.Detector == name).AlertsPerDay);
         }).ToList();
         var (a, b) = (figures[0], figures[1]);
@@ -394,12 +413,13 @@ internal static class DriftHarness
         Console.WriteLine($"drift: demo line, {s.Features} features, window {s.Window}, frames {s.FrameSeconds} s, physics window {s.PhysicsWindowSeconds} s, " +
             $"{s.Seeds} seed(s) per kind, {s.WarmUpMinutes} min warm-up, {s.HoursAfterOnset} h after onset");
         Console.WriteLine();
-        Console.WriteLine($"{"kind",-15} {"detector",-12} {"detected",8} {"delay s",9} {"F1",6} {"top right",9}   per seed (delay s / F1 / top)");
+        Console.WriteLine("detected: alert opened after onset (before the same seed's fault-free control run's first alert after that time: b)");
+        Console.WriteLine($"{"kind",-15} {"detector",-26} {"detected",8} {"b",3} {"delay s",9} {"F1",6} {"top right",9}   per seed (delay s / control s / F1 / top)");
         foreach (var q in report.Quality)
         {
             var seeds = string.Join("  ", q.Seeds.Select(r =>
-                $"{(r.DelaySeconds is { } d ? d.ToString("0", CultureInfo.InvariantCulture) : "-")}/{r.F1 ?? 0:0.00}/{(r.TopContributorRight is { } t ? (t ? "y" : "n") : "-")}"));
-            Console.WriteLine($"{q.Kind,-15} {q.Detector,-12} {q.Detected,4}/{q.Runs,-3} {(q.MeanDelaySecondsDetected is { } md ? md.ToString("0", CultureInfo.InvariantCulture) : "-"),9} " +
+                $"{(r.DelaySeconds is { } d ? d.ToString("0", CultureInfo.InvariantCulture) : "-")}/{(r.ControlDelaySeconds is { } c ? c.ToString("0", CultureInfo.InvariantCulture) : "-")}/{r.F1 ?? 0:0.00}/{(r.TopContributorRight is { } t ? (t ? "y" : "n") : "-")}"));
+            Console.WriteLine($"{q.Kind,-15} {q.Detector,-26} {q.Detected,4}/{q.Runs,-3} {q.DetectedBeforeControl,3} {(q.MeanDelaySecondsDetected is { } md ? md.ToString("0", CultureInfo.InvariantCulture) : "-"),9} " +
                 $"{q.MeanF1,6:0.00} {q.TopContributorRight,5}/{q.TopContributorJudged,-3}   {seeds}");
         }
 
@@ -407,14 +427,16 @@ internal static class DriftHarness
         Console.WriteLine($"false alarms, {report.FalseAlarms.Hours:0.##} h healthy (seed {report.FalseAlarms.Seed}):");
         foreach (var f in report.FalseAlarms.Detectors)
         {
-            Console.WriteLine($"  {f.Detector,-12} {f.AlertsOpened} alerts = {f.AlertsPerDay:0.##} per day; {f.ShareAtOrAbove1:P3} of {f.ScoredFrames} frames >= 1");
+            Console.WriteLine($"  {f.Detector,-26} {f.AlertsOpened} alerts = {f.AlertsPerDay:0.##} per day; {f.ShareAtOrAbove1:P3} of {f.ScoredFrames} frames >= 1");
+            Console.WriteLine($"    share >= 1 per hour: {string.Join(" ", f.HourlyShareAtOrAbove1.Select(h => h.ToString("0.00", CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"    alerts' top contributors: {string.Join(", ", f.AlertTopContributors.Select(p => $"{p.Key} {p.Value}"))}");
         }
 
         Console.WriteLine();
         Console.WriteLine($"better model kind: {report.Better.Kind}: {report.Better.Why}");
         foreach (var k in report.Better.Figures)
         {
-            Console.WriteLine($"  {k.Kind,-12} mean F1 {k.MeanF1:0.000}, mean delay {k.MeanDelaySeconds:0} s, detected {k.Detected}/{k.Runs}, top right {k.TopContributorRight}, {k.FalseAlarmsPerDay:0.##} false alarms/day");
+            Console.WriteLine($"  {k.Kind,-12} mean F1 {k.MeanF1:0.000}, mean delay {k.MeanDelaySeconds:0} s, detected {k.Detected}/{k.Runs} ({k.DetectedBeforeControl} before the control's false alarm), top right {k.TopContributorRight}, {k.FalseAlarmsPerDay:0.##} false alarms/day");
         }
 
         Console.WriteLine();
@@ -447,19 +469,24 @@ internal sealed record TrainingFacts(string Kind, int Frames, int FitRows, int H
 
 internal sealed record ScenarioFacts(string Kind, string Fault, string Target, bool StationLevel, string Magnitude);
 
-internal sealed record SeedResult(ulong Seed, double? DelaySeconds, string? TopContributor, bool? TopContributorRight, double? F1, double? Precision, double? Recall,
+/// <param name="ControlDelaySeconds">The first alert after the onset time in the same seed's run without the fault (a false alarm).</param>
+/// <param name="BeforeControl">Detected, and before the control run's first alert after the onset time (or it had none).</param>
+internal sealed record SeedResult(ulong Seed, double? DelaySeconds, double? ControlDelaySeconds, bool BeforeControl, string? TopContributor, bool? TopContributorRight, double? F1, double? Precision, double? Recall,
     int AlertsBeforeOnset, int AlertsOpened, int TruePositives, int FalsePositives, int FalseNegatives, int TrueNegatives);
 
 /// <param name="MeanDelaySecondsDetected">Mean delay over the seeds that were detected.</param>
 /// <param name="MeanDelaySecondsMissAsHorizon">Mean delay with a miss counted as the whole run after onset.</param>
-internal sealed record QualityRow(string Kind, string Detector, string Target, string Magnitude, int Detected, int Runs, double? MeanDelaySecondsDetected,
+internal sealed record QualityRow(string Kind, string Detector, string Target, string Magnitude, int Detected, int DetectedBeforeControl, int Runs, double? MeanDelaySecondsDetected,
     double MeanDelaySecondsMissAsHorizon, double MeanF1, int TopContributorRight, int TopContributorJudged, IReadOnlyList<SeedResult> Seeds);
 
-internal sealed record FalseAlarmRow(string Detector, int AlertsOpened, double AlertsPerDay, long ScoredFrames, long FramesAtOrAbove1, double ShareAtOrAbove1);
+/// <param name="HourlyShareAtOrAbove1">The share of frames at or above 1 in each hour of the run.</param>
+/// <param name="AlertTopContributors">How many of the alerts opened had each signal as top contributor.</param>
+internal sealed record FalseAlarmRow(string Detector, int AlertsOpened, double AlertsPerDay, long ScoredFrames, long FramesAtOrAbove1, double ShareAtOrAbove1,
+    IReadOnlyList<double> HourlyShareAtOrAbove1, IReadOnlyDictionary<string, int> AlertTopContributors);
 
 internal sealed record FalseAlarms(double Hours, ulong Seed, double WallSeconds, IReadOnlyList<FalseAlarmRow> Detectors);
 
-internal sealed record KindFigures(string Kind, double MeanF1, double MeanDelaySeconds, int Detected, int Runs, int TopContributorRight, double FalseAlarmsPerDay);
+internal sealed record KindFigures(string Kind, double MeanF1, double MeanDelaySeconds, int Detected, int DetectedBeforeControl, int Runs, int TopContributorRight, double FalseAlarmsPerDay);
 
 internal sealed record BetterKind(string Kind, string Rule, string Why, IReadOnlyList<KindFigures> Figures);
 

@@ -31,7 +31,7 @@ internal sealed record DriftOptions
     public double ScoringSeconds { get; init; } = 2;
 
     /// <summary>Simulated seconds of the live cost measurement (after a warm-up as long as the physics window).</summary>
-    public int LiveSeconds { get; init; } = 600;
+    public int LiveSeconds { get; init; } = 3600;
 
     /// <summary>Rows of the training-time measurement (one recorded day at 1 s).</summary>
     public int TrainingTimeRows { get; init; } = 86_400;

@@ -36,6 +36,14 @@ internal sealed class DetectorTrack(string detector, long onsetMs)
 
     public string? FirstAlertTopSignal { get; private set; }
 
+    /// <summary>The top contributor of every alert opened, in order.</summary>
+    public List<string?> AlertTopSignals { get; } = [];
+
+    /// <summary>Per hour of the run (from the first frame): scored frames and frames at or above 1.</summary>
+    public List<(long Scored, long AtOrAbove)> Hourly { get; } = [];
+
+    private long _firstFrameMs = long.MinValue;
+
     /// <summary>One frame's normalised score (null: the detector's window is not full yet; not counted).</summary>
     public void Frame(long timeMs, double? score)
     {
@@ -50,6 +58,19 @@ internal sealed class DetectorTrack(string detector, long onsetMs)
         {
             FramesAtOrAbove++;
         }
+
+        if (_firstFrameMs == long.MinValue)
+        {
+            _firstFrameMs = timeMs;
+        }
+
+        var hour = (int)((timeMs - _firstFrameMs) / 3_600_000);
+        while (Hourly.Count <= hour)
+        {
+            Hourly.Add((0, 0));
+        }
+
+        Hourly[hour] = (Hourly[hour].Scored + 1, Hourly[hour].AtOrAbove + (alarm ? 1 : 0));
 
         var drifting = timeMs > OnsetMs; // the frame ends after onset: it holds faulted samples
         if (drifting && alarm)
@@ -73,6 +94,7 @@ internal sealed class DetectorTrack(string detector, long onsetMs)
     public void Opened(DriftAlert alert)
     {
         AlertsOpened++;
+        AlertTopSignals.Add(alert.Contributors.IsDefaultOrEmpty ? null : alert.Contributors[0].Signal);
         var at = alert.LastSeen.ToUnixTimeMilliseconds(); // the frame at which the engine opened it
         if (at < OnsetMs)
         {
@@ -104,7 +126,8 @@ internal sealed class DetectorTrack(string detector, long onsetMs)
 /// at whole seconds: each signal's real and expected value, as the gateway's pipeline hands them on) to a
 /// <see cref="LineDriftMonitor"/> per model kind (each with its own <see cref="AlertEngine"/> over a
 /// <see cref="SqliteAlertStore"/> in a temp folder, default <see cref="AlertRules"/>) and optionally a frame collector.
-/// The physics detector is taken from the first monitor (every monitor runs the same rule on the same frames).
+/// The physics rule is judged on a monitor of its own (no model) and, as <c>physics beside KIND</c>, on each model's
+/// monitor, where the line's alert rate limit is shared with the model's alerts.
 /// </summary>
 internal static class DriftSimulation
 {
@@ -129,29 +152,38 @@ internal static class DriftSimulation
     }
 
     /// <summary>
-    /// Runs <paramref name="healthy"/> of healthy running, then injects <paramref name="fault"/> (when given) and runs
-    /// <paramref name="after"/> more. Returns the physics track, then one track per model, in order.
+    /// Runs <paramref name="healthy"/> of healthy running, then injects <paramref name="fault"/> (when given: without
+    /// one, a control run of the same seed) and runs <paramref name="after"/> more; the onset is at the end of
+    /// <paramref name="healthy"/> when <paramref name="after"/> is positive (else there is none). Returns the physics rule's track (alone on its monitor), one track per model, in
+    /// order, then the physics rule's track on each model's monitor (<c>physics beside KIND</c>).
     /// </summary>
     public static IReadOnlyList<DetectorTrack> Run(LineDefinition line, ulong seed, TimeSpan healthy, TwinFault? fault, TimeSpan after,
         IReadOnlyList<ActiveModel> models, string storeFolder, FrameCollector? collector, CancellationToken cancellationToken)
     {
-        var onsetMs = fault is null ? long.MaxValue : Ms(Start + healthy);
-        var physics = new DetectorTrack("physics", onsetMs);
-        var tracks = new List<DetectorTrack> { physics };
+        var onsetMs = after > TimeSpan.Zero ? Ms(Start + healthy) : long.MaxValue;
+        var tracks = new List<DetectorTrack> { new("physics", onsetMs) };
+        var beside = new List<DetectorTrack>();
         var stores = new List<SqliteAlertStore>();
         var monitors = new List<LineDriftMonitor>();
         var builder = collector is null ? null : new FrameBuilder(LineFeatures.For(line), TimeSpan.FromSeconds(1));
         try
         {
             var monitorOptions = new DriftMonitorOptions();
-            for (var k = 0; k < models.Count; k++)
+            // A monitor without a model for the physics rule alone, then one per model (its physics rule shares the
+            // line's alert engine, and so its rate limit, with the model, as on a gateway line with an active model).
+            var entries = models.Count == 0 ? [] : new ActiveModel?[] { null }.Concat(models).ToList();
+            foreach (var model in entries)
             {
-                var model = models[k];
-                var track = new DetectorTrack(DriftTrainers.Name(model.Card.Kind), onsetMs);
-                tracks.Add(track);
+                var physics = model is null ? tracks[0] : new DetectorTrack($"physics beside {DriftTrainers.Name(model.Card.Kind)}", onsetMs);
+                var track = model is null ? null : new DetectorTrack(DriftTrainers.Name(model.Card.Kind), onsetMs);
+                if (model is not null)
+                {
+                    tracks.Add(track!);
+                    beside.Add(physics);
+                }
+
                 var store = SqliteAlertStore.Open(Path.Combine(storeFolder, $"{Guid.NewGuid():N}.db"));
                 stores.Add(store);
-                var first = k == 0;
                 var engine = new AlertEngine(store, AlertRules.Default);
                 var monitor = new LineDriftMonitor(line, monitorOptions, engine, e =>
                 {
@@ -162,9 +194,9 @@ internal static class DriftSimulation
 
                     if (e.Alert.Authority == Authority.Statistical)
                     {
-                        track.Opened(e.Alert);
+                        track?.Opened(e.Alert);
                     }
-                    else if (first)
+                    else
                     {
                         physics.Opened(e.Alert);
                     }
@@ -174,12 +206,8 @@ internal static class DriftSimulation
                 monitor.FrameScored = score =>
                 {
                     frames++;
-                    if (first)
-                    {
-                        physics.Frame(score.TimeMs, frames >= physicsWindow ? score.Physics : null);
-                    }
-
-                    track.Frame(score.TimeMs, score.Statistical);
+                    physics.Frame(score.TimeMs, frames >= physicsWindow ? score.Physics : null);
+                    track?.Frame(score.TimeMs, score.Statistical);
                 };
                 monitor.SetModel(model);
                 monitors.Add(monitor);
@@ -189,7 +217,7 @@ internal static class DriftSimulation
             var feeder = new Feeder(monitors, builder, collector);
             var sample = (Action<int, double, double>)feeder.Sample;
             var healthySteps = healthy.Ticks / TwinStep.Ticks;
-            var totalSteps = (healthy + (fault is null ? TimeSpan.Zero : after)).Ticks / TwinStep.Ticks;
+            var totalSteps = (healthy + after).Ticks / TwinStep.Ticks;
             for (var step = 0L; step < totalSteps; step++)
             {
                 if (step == healthySteps && fault is not null)
@@ -215,6 +243,7 @@ internal static class DriftSimulation
             }
         }
 
+        tracks.AddRange(beside);
         return tracks;
     }
 
