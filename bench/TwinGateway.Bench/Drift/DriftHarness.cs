@@ -112,7 +112,8 @@ internal static class DriftHarness
                         var result = new SeedResult(seed, delay, controlDelay, delay is { } d && (controlDelay is not { } cd || d < cd), track.FirstAlertTopSignal,
                             track.FirstAlertTopSignal is null ? null : scenario.IsRightContributor(track.FirstAlertTopSignal),
                             Round(track.F1), Round(track.Precision), Round(track.Recall), track.AlertsOpenedBeforeOnset, track.AlertsOpened,
-                            track.TruePositives, track.FalsePositives, track.FalseNegatives, track.TrueNegatives);
+                            track.TruePositives, track.FalsePositives, track.FalseNegatives, track.TrueNegatives,
+                            [.. track.AlertOpenedSeconds.Zip(track.AlertTopSignals, (at, top) => new OpenedAlert(at, top))]);
                         var key = (scenario.Kind, track.Detector);
                         if (!perSeed.TryGetValue(key, out var list))
                         {
@@ -472,7 +473,11 @@ internal sealed record ScenarioFacts(string Kind, string Fault, string Target, b
 /// <param name="ControlDelaySeconds">The first alert after the onset time in the same seed's run without the fault (a false alarm).</param>
 /// <param name="BeforeControl">Detected, and before the control run's first alert after the onset time (or it had none).</param>
 internal sealed record SeedResult(ulong Seed, double? DelaySeconds, double? ControlDelaySeconds, bool BeforeControl, string? TopContributor, bool? TopContributorRight, double? F1, double? Precision, double? Recall,
-    int AlertsBeforeOnset, int AlertsOpened, int TruePositives, int FalsePositives, int FalseNegatives, int TrueNegatives);
+    int AlertsBeforeOnset, int AlertsOpened, int TruePositives, int FalsePositives, int FalseNegatives, int TrueNegatives,
+    IReadOnlyList<OpenedAlert> Alerts);
+
+/// <summary>An alert the detector opened: seconds from the start of the run (the onset is at the warm-up's end) and its top contributor.</summary>
+internal sealed record OpenedAlert(double AtSeconds, string? TopContributor);
 
 /// <param name="MeanDelaySecondsDetected">Mean delay over the seeds that were detected.</param>
 /// <param name="MeanDelaySecondsMissAsHorizon">Mean delay with a miss counted as the whole run after onset.</param>

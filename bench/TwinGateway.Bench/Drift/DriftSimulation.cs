@@ -36,6 +36,9 @@ internal sealed class DetectorTrack(string detector, long onsetMs)
 
     public string? FirstAlertTopSignal { get; private set; }
 
+    /// <summary>When each alert opened, in seconds from the start of the run.</summary>
+    public List<double> AlertOpenedSeconds { get; } = [];
+
     /// <summary>The top contributor of every alert opened, in order.</summary>
     public List<string?> AlertTopSignals { get; } = [];
 
@@ -95,6 +98,7 @@ internal sealed class DetectorTrack(string detector, long onsetMs)
     {
         AlertsOpened++;
         AlertTopSignals.Add(alert.Contributors.IsDefaultOrEmpty ? null : alert.Contributors[0].Signal);
+        AlertOpenedSeconds.Add((alert.LastSeen.ToUnixTimeMilliseconds() - DriftSimulation.Ms(DriftSimulation.Start)) / 1000.0);
         var at = alert.LastSeen.ToUnixTimeMilliseconds(); // the frame at which the engine opened it
         if (at < OnsetMs)
         {
