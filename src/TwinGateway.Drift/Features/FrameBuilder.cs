@@ -29,6 +29,7 @@ public sealed class FrameBuilder
     private readonly float[] _frame;
     private readonly double[] _realState;
     private readonly double[] _expectedState;
+    private readonly long[] _equalSince;
     private long _frameEnd = long.MinValue;
 
     public FrameBuilder(LineFeatures features, TimeSpan interval)
@@ -48,6 +49,8 @@ public sealed class FrameBuilder
         _expectedState = new double[features.Stations];
         Array.Fill(_realState, double.NaN);
         Array.Fill(_expectedState, double.NaN);
+        _equalSince = new long[features.Stations];
+        Array.Fill(_equalSince, long.MaxValue);
     }
 
     public LineFeatures Features => _features;
@@ -64,8 +67,11 @@ public sealed class FrameBuilder
         Advance(timeMs, sink);
         if (_features.StationOfStateSignal(signalIndex) is var station and >= 0)
         {
+            var wasEqual = _equalSince[station] != long.MaxValue;
             _realState[station] = good && real is { } rs ? rs : double.NaN;
             _expectedState[station] = expected ?? double.NaN;
+            var equal = _realState[station] == _expectedState[station];
+            _equalSince[station] = !equal ? long.MaxValue : wasEqual ? _equalSince[station] : timeMs;
         }
 
         var feature = _features.FeatureOf(signalIndex);
@@ -98,7 +104,7 @@ public sealed class FrameBuilder
         if (due > MaxHeldFrames)
         {
             // A silence: close the frame in progress, then skip to the one the new sample falls in.
-            sink.Frame(_frameEnd, Masked());
+            sink.Frame(_frameEnd, Masked(_frameEnd));
             var last = _frameEnd;
             _frameEnd = (timeMs / _intervalMs + 1) * _intervalMs;
             sink.Gap(last, _frameEnd - _intervalMs);
@@ -107,19 +113,24 @@ public sealed class FrameBuilder
 
         for (var i = 0; i < due; i++)
         {
-            sink.Frame(_frameEnd, Masked());
+            sink.Frame(_frameEnd, Masked(_frameEnd));
             _frameEnd += _intervalMs;
         }
     }
 
-    /// <summary>The latest residuals, with NaN for a state-dependent feature whose station is not in the same state in both.</summary>
-    private float[] Masked()
+    /// <summary>
+    /// The latest residuals, with NaN for a state-dependent feature whose station is not in the same state in both, or
+    /// has not been for the feature's settling time (<see cref="LineFeatures.SettleMilliseconds"/>).
+    /// </summary>
+    private float[] Masked(long frameEnd)
     {
         for (var f = 0; f < _latest.Length; f++)
         {
             var station = _features.StationOfFeature(f);
-            // Equal state codes compare; NaN (unknown) never equals anything, so unknown states mask too.
-            _frame[f] = station < 0 || _realState[station] == _expectedState[station] ? _latest[f] : float.NaN;
+            // Unknown states (NaN) never count as equal, so they mask too.
+            _frame[f] = station < 0 || (_equalSince[station] != long.MaxValue && frameEnd - _equalSince[station] >= _features.SettleMilliseconds(f))
+                ? _latest[f]
+                : float.NaN;
         }
 
         return _frame;

@@ -16,11 +16,13 @@ public sealed class LineFeatures
 
     private readonly int[] _stationOfFeature;
     private readonly bool[] _physics;
+    private readonly long[] _settle;
     private readonly int[] _stationOfStateSignal;
 
     private LineFeatures(string line, ImmutableArray<string> names, int[] signalOfFeature, double[] scale, double[] tolerance, int[] featureOfSignal,
-        int[] stationOfFeature, int[] stationOfStateSignal, int stations, bool[] physics)
+        int[] stationOfFeature, int[] stationOfStateSignal, int stations, bool[] physics, long[] settle)
     {
+        _settle = settle;
         _physics = physics;
         _stationOfFeature = stationOfFeature;
         _stationOfStateSignal = stationOfStateSignal;
@@ -72,6 +74,17 @@ public sealed class LineFeatures
     /// </summary>
     public bool IsPhysicsCompared(int feature) => _physics[feature];
 
+    /// <summary>The least time the minimum settling time of a state-dependent feature can be.</summary>
+    public const long MinSettleMilliseconds = 1000;
+
+    /// <summary>
+    /// How long after its station's state agrees on the line and in the twin a state-dependent feature is compared:
+    /// five time constants of its model (a motor current or a follower lags a state change; a follower of a follower
+    /// lags by both), at least
+    /// <see cref="MinSettleMilliseconds"/>.
+    /// </summary>
+    public long SettleMilliseconds(int feature) => _settle[feature];
+
     /// <summary>The station whose state code the signal at <paramref name="signalIndex"/> carries, or -1.</summary>
     public int StationOfStateSignal(int signalIndex) =>
         (uint)signalIndex < (uint)_stationOfStateSignal.Length ? _stationOfStateSignal[signalIndex] : -1;
@@ -86,6 +99,7 @@ public sealed class LineFeatures
         var featureOf = new int[line.Signals.Length];
         var stationOfFeature = new List<int>();
         var physics = new List<bool>();
+        var settle = new List<long>();
         var stationOfStateSignal = new int[line.Signals.Length];
         var stationIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var s = 0; s < line.Stations.Length; s++)
@@ -107,6 +121,7 @@ public sealed class LineFeatures
                 tolerances.Add(SignalComparison.Tolerance(signal));
                 stationOfFeature.Add(DependsOnState(signal.Model) ? station : -1);
                 physics.Add(FollowsCycle(line, signal.Model, 0) is false);
+                settle.Add(Math.Max(MinSettleMilliseconds, (long)(5000 * TimeConstant(line, signal.Model, 0))));
             }
             else
             {
@@ -125,7 +140,7 @@ public sealed class LineFeatures
         }
 
         return new LineFeatures(line.Id, names.ToImmutable(), [.. signals], [.. scales], [.. tolerances], featureOf,
-            [.. stationOfFeature], stationOfStateSignal, line.Stations.Length, [.. physics]);
+            [.. stationOfFeature], stationOfStateSignal, line.Stations.Length, [.. physics], [.. settle]);
     }
 
     /// <summary>True when the model's value depends on the phase of a station's cycle (directly or through the signal it follows).</summary>
@@ -134,6 +149,14 @@ public sealed class LineFeatures
         AxisPositionModel or RobotProgramModel or RobotZoneModel or PartCountModel => true,
         FollowModel follow when depth < 8 => FollowsCycle(line, line.FindSignal(follow.Source)?.Model, depth + 1),
         _ => false,
+    };
+
+    /// <summary>The model's lag behind a state change: its own time constant, plus, for a follower, the lag of what it follows.</summary>
+    private static double TimeConstant(LineDefinition line, SignalModel? model, int depth) => model switch
+    {
+        MotorCurrentModel current => current.TimeConstant,
+        FollowModel follow when depth < 8 => follow.TimeConstant + TimeConstant(line, line.FindSignal(follow.Source)?.Model, depth + 1),
+        _ => 0,
     };
 
     private static bool DependsOnState(SignalModel? model) => model is MotorCurrentModel or StationStateModel or FollowModel

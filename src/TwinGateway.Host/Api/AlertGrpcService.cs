@@ -31,6 +31,7 @@ internal sealed partial class AlertGrpcService(DriftRuntime drift, TimeProvider 
                 await responseStream.WriteAsync(new ApiAlertEvent { Kind = "existing", Alert = DriftMapping.ToProto(alert) }, context.CancellationToken).ConfigureAwait(false);
             }
 
+            await responseStream.WriteAsync(new ApiAlertEvent { Kind = "live" }, context.CancellationToken).ConfigureAwait(false);
             while (await pending.ConfigureAwait(false))
             {
                 var next = live.Current;

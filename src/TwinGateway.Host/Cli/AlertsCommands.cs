@@ -67,7 +67,11 @@ internal static class AlertsCommands
             using var call = new AlertService.AlertServiceClient(channel).WatchAlerts(new WatchAlertsRequest { Line = parse.GetValue(s_line) ?? "" }, cancellationToken: ct);
             await foreach (var e in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                if (parse.GetValue(s_json))
+                if (e.Alert is null)
+                {
+                    await Console.Error.WriteLineAsync("watching: alerts appear here as they open, change or resolve (Ctrl+C to stop)").ConfigureAwait(false);
+                }
+                else if (parse.GetValue(s_json))
                 {
                     WriteJson(e.Kind, e.Alert);
                 }

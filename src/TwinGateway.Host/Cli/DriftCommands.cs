@@ -269,7 +269,7 @@ internal static class DriftCommands
         var input = new Option<string>("--input") { Description = "Folder of data files", Required = true };
         var format = new Option<string>("--format") { Description = "skab, nab or csv", Required = true };
         var output = new Option<string>("--out") { Description = "Report file (JSON)", DefaultValueFactory = _ => "report.json" };
-        var model = new Option<string>("--model") { Description = $"Model kind: {DriftTrainers.Names}", DefaultValueFactory = _ => "pca" };
+        var model = new Option<string>("--model") { Description = $"Model kind: {DriftTrainers.Names}", DefaultValueFactory = _ => "autoencoder" };
         var window = new Option<int>("--window") { Description = "Rows per model window", DefaultValueFactory = _ => new TrainingOptions().Window };
         var command = new Command("eval", "Run the gateway's detector on CSV data sets (SKAB, NAB, plain CSV): train on each file's leading normal part, score the rest; F1, false- and missed-alarm rates, NAB scores")
         {

@@ -28,7 +28,7 @@ internal sealed class DriftOptions
     public bool ForceCpu { get; set; }
 
     /// <summary>The model kind <c>drift train</c> uses without <c>--model</c>: the one that measured better (README, "Drift").</summary>
-    public string DefaultModel { get; set; } = "pca";
+    public string DefaultModel { get; set; } = "autoencoder";
 
     /// <summary>Frames per model window.</summary>
     public int Window { get; set; } = 10;
