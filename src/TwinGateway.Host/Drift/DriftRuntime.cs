@@ -115,23 +115,7 @@ internal sealed partial class DriftRuntime : IDisposable
         var features = LineFeatures.For(line);
         var builder = new FrameBuilder(features, _options.Monitor.FrameInterval);
         var collector = new FrameCollector(features);
-        var index = SignalIndex(line);
-
-        var count = 0L;
-        foreach (var recorded in _recorder.ReadRange(line.Id, TelemetryTime.ToUnixNanoseconds(from), TelemetryTime.ToUnixNanoseconds(to)))
-        {
-            if (++count % 65536 == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            var sample = recorded.Sample;
-            if (index.TryGetValue(sample.Series.SignalId, out var signal))
-            {
-                builder.Add(signal, sample.SourceTime / 1_000_000, sample.Value, sample.Expected, sample.Status == 0, collector);
-            }
-        }
-
+        ReadRecorded(line, from, to, (signal, ms, value, expected, good) => builder.Add(signal, ms, value, expected, good, collector), cancellationToken);
         builder.Advance(TelemetryTime.ToUnixNanoseconds(to) / 1_000_000, collector);
         return collector.ToMatrix();
     }
@@ -156,7 +140,20 @@ internal sealed partial class DriftRuntime : IDisposable
 
         var frames = new List<FrameScore>();
         monitor.FrameScored = frames.Add;
-        var index = SignalIndex(line);
+        ReadRecorded(line, from, to, monitor.Add, cancellationToken);
+        return (model, frames);
+    }
+
+    /// <summary>Every recorded sample of the line's signals in the range, in source-time order: (signal index, Unix ms, value, expected, good).</summary>
+    private void ReadRecorded(LineDefinition line, DateTimeOffset from, DateTimeOffset to, Action<int, long, double?, double?, bool> sample,
+        CancellationToken cancellationToken)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < line.Signals.Length; i++)
+        {
+            index[line.Signals[i].Id] = i;
+        }
+
         var count = 0L;
         foreach (var recorded in _recorder.ReadRange(line.Id, TelemetryTime.ToUnixNanoseconds(from), TelemetryTime.ToUnixNanoseconds(to)))
         {
@@ -165,25 +162,12 @@ internal sealed partial class DriftRuntime : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            var sample = recorded.Sample;
-            if (index.TryGetValue(sample.Series.SignalId, out var signal))
+            var s = recorded.Sample;
+            if (index.TryGetValue(s.Series.SignalId, out var signal))
             {
-                monitor.Add(signal, sample.SourceTime / 1_000_000, sample.Value, sample.Expected, sample.Status == 0);
+                sample(signal, s.SourceTime / 1_000_000, s.Value, s.Expected, s.Status == 0);
             }
         }
-
-        return (model, frames);
-    }
-
-    private static Dictionary<string, int> SignalIndex(LineDefinition line)
-    {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < line.Signals.Length; i++)
-        {
-            index[line.Signals[i].Id] = i;
-        }
-
-        return index;
     }
 
     /// <summary>

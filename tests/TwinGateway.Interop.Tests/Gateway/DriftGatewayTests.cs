@@ -121,6 +121,27 @@ public sealed class DriftGatewayTests : IAsyncLifetime
 
         var models = (await new DriftService.DriftServiceClient(admin).ListModelsAsync(new ListModelsRequest { Line = "demo-line" })).Models;
         Assert.Equal(("1", true), (Assert.Single(models).Version, models[0].Active));
+
+        // The same through the command line, as an engineer types it.
+        var server = _gateway.Server;
+        var iso = (DateTimeOffset t) => t.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var train = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(120), "drift", "train", "--line", "demo-line",
+            "--from", iso(from), "--to", iso(to), "--model", "autoencoder", "--activate", "--json", "--server", server);
+        Assert.True(train.ExitCode == 0, train.ToString());
+        var json = Assert.Single(train.JsonLines);
+        Assert.Equal(("demo-line", "2", "autoencoder", true), (json.GetProperty("line").GetString(), json.GetProperty("version").GetString(),
+            json.GetProperty("kind").GetString(), json.GetProperty("active").GetBoolean()));
+        var listed = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "drift", "models", "--line", "demo-line", "--json", "--server", server);
+        Assert.Equal(["2", "1"], listed.JsonLines.Select(l => l.GetProperty("version").GetString()));
+        var csv = Path.Combine(_gateway.Folder, "scores.csv");
+        var score = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "drift", "score", "--line", "demo-line",
+            "--from", iso(from), "--to", iso(DateTimeOffset.UtcNow), "--out", csv, "--server", server);
+        Assert.True(score.ExitCode == 0, score.ToString());
+        var rows = File.ReadAllLines(csv);
+        Assert.StartsWith("time,score,physics_score,top_signal,top_share,model", rows[0], StringComparison.Ordinal);
+        Assert.True(rows.Length > 100, $"{rows.Length - 1} frames scored");
+        var status = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "drift", "status", "--line", "demo-line", "--json", "--server", server);
+        Assert.Equal("2", Assert.Single(status.JsonLines).GetProperty("model").GetString());
     }
 
     private async Task InjectAsync(string method, params Variant[] arguments)
