@@ -11,12 +11,15 @@ public sealed class TabularFileWriter : IDisposable
     private readonly DuckDBConnection _connection;
     private readonly string _path;
     private readonly TelemetryFileFormat _format;
+    private readonly Func<TelemetryFileFormat, string, string>? _copy;
 
     /// <param name="path">The file; its extension (<c>.parquet</c> or <c>.csv</c>) chooses the format.</param>
     /// <param name="columns">The table's columns as SQL (<c>time TIMESTAMP, score DOUBLE</c>).</param>
+    /// <param name="copy">The COPY statement for the format and the full path; default: every column as it is.</param>
     /// <exception cref="ArgumentException">The path's extension is neither <c>.parquet</c> nor <c>.csv</c>.</exception>
-    public TabularFileWriter(string path, string columns)
+    public TabularFileWriter(string path, string columns, Func<TelemetryFileFormat, string, string>? copy = null)
     {
+        _copy = copy;
         _format = TelemetryFileFormat.FromPath(path);
         _path = Path.GetFullPath(path);
         _connection = new DuckDBConnection("Data Source=:memory:");
@@ -44,7 +47,8 @@ public sealed class TabularFileWriter : IDisposable
         Appender.Close();
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         using var command = _connection.CreateCommand();
-        command.CommandText = _format.CopyStatement("SELECT * FROM rows", _path);
+        command.CommandText = _copy?.Invoke(_format, _path)
+            ?? $"COPY (SELECT * FROM rows) TO {TelemetryFileFormat.SqlString(_path)} ({_format.CopyOptions})";
         command.ExecuteNonQuery();
         return Rows;
     }
@@ -60,7 +64,8 @@ public sealed class TabularFileWriter : IDisposable
 public sealed class TelemetryFileWriter(string path) : IDisposable
 {
     private readonly TabularFileWriter _file = new(path,
-        "line VARCHAR, signal VARCHAR, station VARCHAR, source_time BIGINT, server_time BIGINT, value DOUBLE, status UINTEGER, expected DOUBLE, seq BIGINT");
+        "line VARCHAR, signal VARCHAR, station VARCHAR, source_time BIGINT, server_time BIGINT, value DOUBLE, status UINTEGER, expected DOUBLE, seq BIGINT",
+        static (format, full) => format.CopyStatement("SELECT * FROM rows", full));
 
     public long Rows => _file.Rows;
 

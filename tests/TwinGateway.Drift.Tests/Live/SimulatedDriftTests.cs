@@ -32,11 +32,23 @@ public sealed class SimulatedDriftTests(HealthyDemoModel trained) : IClassFixtur
     public void A_healthy_simulated_hour_raises_no_alert_from_either_authority()
     {
         using var line = Start(realSeed: 22);
+        var peak = (Physics: 0.0, Statistical: 0.0);
+        var frames = 0;
+        line.Monitor.FrameScored = f =>
+        {
+            // After the warm-up (5 minutes): what could have raised an alert.
+            if (++frames > 300)
+            {
+                peak = (Math.Max(peak.Physics, f.Physics), Math.Max(peak.Statistical, f.Statistical ?? 0));
+            }
+        };
         line.Play(TimeSpan.FromMinutes(70));
 
         Assert.True(!line.Opened.Any(), "alerts on a healthy line: " + string.Join("; ", line.Opened.Select(Describe)));
         Assert.True(line.Monitor.Status().Frames >= 4100, "the monitor saw about one frame per simulated second");
         Assert.NotNull(line.Monitor.Status().StatisticalScore);
+        Assert.True(peak.Physics < 1, $"the physics rule's healthy peak {peak.Physics:0.00} stays under its tolerance");
+        Assert.True(peak.Statistical > 0, "the model scored the frames");
     }
 
     [Fact]

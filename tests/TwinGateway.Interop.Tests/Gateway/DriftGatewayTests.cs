@@ -140,8 +140,8 @@ public sealed class DriftGatewayTests : IAsyncLifetime
         var rows = File.ReadAllLines(csv);
         Assert.StartsWith("time,score,physics_score,top_signal,top_share,model", rows[0], StringComparison.Ordinal);
         Assert.True(rows.Length > 100, $"{rows.Length - 1} frames scored");
-        var status = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "drift", "status", "--line", "demo-line", "--json", "--server", server);
-        Assert.Equal("2", Assert.Single(status.JsonLines).GetProperty("model").GetString());
+        var cliStatus = await Cli.TwingwProcess.RunAsAsync(_gateway.Token, TimeSpan.FromSeconds(60), "drift", "status", "--line", "demo-line", "--json", "--server", server);
+        Assert.Equal("2", Assert.Single(cliStatus.JsonLines).GetProperty("model").GetString());
     }
 
     private async Task InjectAsync(string method, params Variant[] arguments)
