@@ -47,7 +47,7 @@ public static partial class ExecutionProviders
                 if (!s_loggedForced && logger is not null)
                 {
                     s_loggedForced = true;
-                    LogChoice(logger, forced.Provider, forced.Reason);
+                    LogChoice(logger, Name(forced.Provider), forced.Reason);
                 }
 
                 return forced;
@@ -57,7 +57,7 @@ public static partial class ExecutionProviders
             if (!s_logged && logger is not null)
             {
                 s_logged = true;
-                LogChoice(logger, s_probed.Provider, s_probed.Reason);
+                LogChoice(logger, Name(s_probed.Provider), s_probed.Reason);
             }
 
             return s_probed;
@@ -156,5 +156,8 @@ public static partial class ExecutionProviders
     }
 
     [LoggerMessage(EventId = 7151, Level = LogLevel.Information, Message = "Drift models run on the {Provider} provider: {Reason}")]
-    private static partial void LogChoice(ILogger logger, ExecutionProvider provider, string reason);
+    private static partial void LogChoice(ILogger logger, string provider, string reason);
+
+    /// <summary>The provider as people write it: CUDA, CPU.</summary>
+    public static string Name(ExecutionProvider provider) => provider.ToString().ToUpperInvariant();
 }

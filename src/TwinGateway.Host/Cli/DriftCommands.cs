@@ -77,6 +77,13 @@ internal static class DriftCommands
                     return 1;
                 }
 
+                var minutes = (trained.TrainedTo.ToDateTimeOffset() - trained.TrainedFrom.ToDateTimeOffset()).TotalMinutes;
+                if (minutes < 60)
+                {
+                    await Console.Error.WriteLineAsync($"note: trained on {minutes:0} minutes; a model knows only what it saw, so train on hours of healthy "
+                        + "running that cover the line's usual states (shifts, recipes, starts and stops) before you rely on its alerts").ConfigureAwait(false);
+                }
+
                 if (json)
                 {
                     WriteJson(trained);
