@@ -47,6 +47,12 @@ public enum AuditEventKind
     /// on); the payload names the version, kind, training range and training data hash. No change id.
     /// </summary>
     ModelActivated = 13,
+
+    /// <summary>An engineer asked for a drift model's activation that the line's policy wants approved first (authority human).</summary>
+    ModelActivationRequested = 14,
+
+    /// <summary>A person approved a requested drift model activation (authority human; four eyes).</summary>
+    ModelActivationApproved = 15,
 }
 
 /// <summary>The texts the issue and the command line use for <see cref="AuditEventKind"/> and <see cref="Core.Authority"/>.</summary>
@@ -67,6 +73,8 @@ public static class AuditNames
         AuditEventKind.Failed => "failed",
         AuditEventKind.Withdrawn => "withdrawn",
         AuditEventKind.ModelActivated => "model-activated",
+        AuditEventKind.ModelActivationRequested => "model-activation-requested",
+        AuditEventKind.ModelActivationApproved => "model-activation-approved",
         _ => $"unknown ({(int)kind})",
     };
 

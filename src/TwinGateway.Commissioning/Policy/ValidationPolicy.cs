@@ -46,6 +46,13 @@ public sealed record ValidationPolicy
     /// <summary>The time zone of the authority rules' maintenance windows (<c>timeZone</c>, an IANA id; UTC by default).</summary>
     public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
 
+    /// <summary>
+    /// Approvals a learned drift model's activation needs from people other than who asked for it (approver, safety or
+    /// admin role); 0: the engineer's activation takes effect at once. A model decides with the statistical authority
+    /// from then on, so a plant may want four eyes on it like on a change.
+    /// </summary>
+    public int ModelApprovals { get; init; }
+
     /// <summary>SHA-256 (lower-case hex) of the policy file's exact text: evidence names the policy it was judged by.</summary>
     public required string Hash { get; init; }
 

@@ -20,7 +20,7 @@ public static class ValidationPolicyLoader
     public const int MaxSeeds = 10_000;
 
     private static readonly string[] TopFields =
-        ["line", "horizonHours", "seeds", "stepSeconds", "confidence", "criteria", "credibility", "authority", "verification", "safetySignals", "timeZone"];
+        ["line", "horizonHours", "seeds", "stepSeconds", "confidence", "criteria", "credibility", "authority", "verification", "safetySignals", "timeZone", "modelApprovals"];
 
     private static readonly string[] CriterionKinds = ["throughput", "interlockViolations", "axisLimitViolations", "signalLimit", "bufferFull", "cycleTime"];
     private static readonly string[] ClassNames = ["safety", "process", "other"];
@@ -95,6 +95,15 @@ public static class ValidationPolicyLoader
         var rules = ReadAuthority(file, top, line);
         var safetySignals = ReadSafetySignals(file, top);
         var timeZone = ReadTimeZone(file, top);
+        long modelApprovals = 0;
+        if (top.Get("modelApprovals") is { } modelNode)
+        {
+            modelApprovals = file.Integer(modelNode, "modelApprovals") ?? 0;
+            if (modelApprovals is < 0 or > 10)
+            {
+                file.Error(modelNode, "modelApprovals", $"modelApprovals must be from 0 (an engineer activates a drift model alone) to 10, found {modelApprovals}");
+            }
+        }
 
         if (file.HasProblems || lineId is null || horizon is null || seeds is null || step is null || confidence is null
             || credibility is null || verification is null || rules is null)
@@ -117,6 +126,7 @@ public static class ValidationPolicyLoader
             Other = rules[2],
             SafetySignals = safetySignals,
             TimeZone = timeZone,
+            ModelApprovals = (int)Math.Clamp(modelApprovals, 0, 10),
             Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))),
             Source = file.Location(root),
         };

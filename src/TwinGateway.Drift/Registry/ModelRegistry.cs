@@ -14,11 +14,11 @@ namespace TwinGateway.Drift.Registry;
 /// <c>changes.db</c>). Activations are kept as history: the active model is a line's latest activation. Thread-safe;
 /// a version is allocated in an immediate transaction, so two processes registering at once get different versions.
 /// </summary>
-public sealed class ModelRegistry : IDisposable
+public sealed partial class ModelRegistry : IDisposable
 {
     private const string Component = "models";
 
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS drift_models (
@@ -40,6 +40,19 @@ public sealed class ModelRegistry : IDisposable
             activated_at INTEGER NOT NULL,
             FOREIGN KEY (line, version) REFERENCES drift_models(line, version));
         CREATE INDEX IF NOT EXISTS drift_model_activations_line ON drift_model_activations(line, seq);
+        CREATE TABLE IF NOT EXISTS drift_model_requests (
+            line TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at INTEGER NOT NULL,
+            PRIMARY KEY (line, version),
+            FOREIGN KEY (line, version) REFERENCES drift_models(line, version));
+        CREATE TABLE IF NOT EXISTS drift_model_approvals (
+            line TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            approved_by TEXT NOT NULL,
+            approved_at INTEGER NOT NULL,
+            PRIMARY KEY (line, version, approved_by));
         """;
 
     private const string Columns = "line, version, card, sha256, size, file, registered_by, registered_at";

@@ -76,10 +76,21 @@ internal sealed class DriftGrpcService(DriftRuntime drift, LineRegistry lines) :
     public override async Task<ActivateModelResponse> ActivateModel(ActivateModelRequest request, ServerCallContext context)
     {
         var user = CallerIdentity.Get(context);
-        RegisteredModel model;
+        return await Activation(request.Line, () => drift.ActivateAsync(request.Line, request.Version, user.Name, context.CancellationToken)).ConfigureAwait(false);
+    }
+
+    public override async Task<ActivateModelResponse> ApproveModelActivation(ApproveModelActivationRequest request, ServerCallContext context)
+    {
+        var user = CallerIdentity.Get(context);
+        return await Activation(request.Line, () => drift.ApproveAsync(request.Line, request.Version, user.Name, context.CancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<ActivateModelResponse> Activation(string line, Func<Task<ActivationOutcome>> act)
+    {
+        ActivationOutcome outcome;
         try
         {
-            model = await drift.ActivateAsync(request.Line, request.Version, user.Name, context.CancellationToken).ConfigureAwait(false);
+            outcome = await act().ConfigureAwait(false);
         }
         catch (KeyNotFoundException ex)
         {
@@ -94,7 +105,16 @@ internal sealed class DriftGrpcService(DriftRuntime drift, LineRegistry lines) :
             throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
         }
 
-        return new ActivateModelResponse { Model = DriftMapping.ToProto(model, ActiveActivation(request.Line)) };
+        var response = new ActivateModelResponse
+        {
+            Model = DriftMapping.ToProto(outcome.Model, ActiveActivation(line)),
+            Pending = outcome.Pending,
+            RequestedBy = outcome.Request?.RequestedBy ?? "",
+            ApprovalsNeeded = outcome.ApprovalsNeeded,
+            Message = outcome.Message,
+        };
+        response.ApprovedBy.AddRange(outcome.Request?.ApprovedBy ?? []);
+        return response;
     }
 
     public override Task<GetDriftStatusResponse> GetDriftStatus(GetDriftStatusRequest request, ServerCallContext context)

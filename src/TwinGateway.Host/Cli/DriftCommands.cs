@@ -26,6 +26,7 @@ internal static class DriftCommands
         command.Subcommands.Add(Train());
         command.Subcommands.Add(Models());
         command.Subcommands.Add(Activate());
+        command.Subcommands.Add(Approve());
         command.Subcommands.Add(Status());
         command.Subcommands.Add(Score());
         command.Subcommands.Add(Eval());
@@ -133,7 +134,10 @@ internal static class DriftCommands
     private static Command Activate()
     {
         var version = new Option<string>("--version") { Description = "The model version to activate", Required = true };
-        var command = new Command("activate", "Make a model version the line's active one (audited, authority statistical)") { s_server, GatewayCalls.Token, s_line, version, s_json };
+        var command = new Command("activate", "Make a model version the line's active one (audited, authority statistical); waits for approvals when the line's policy asks for them")
+        {
+            s_server, GatewayCalls.Token, s_line, version, s_json,
+        };
         command.SetAction(async (parse, ct) => await GatewayCalls.Guard(parse, parse.GetValue(s_server)!, async channel =>
         {
             var response = await new DriftService.DriftServiceClient(channel).ActivateModelAsync(new ActivateModelRequest
@@ -141,18 +145,58 @@ internal static class DriftCommands
                 Line = parse.GetValue(s_line)!,
                 Version = parse.GetValue(version)!,
             }, cancellationToken: ct).ConfigureAwait(false);
-            if (parse.GetValue(s_json))
-            {
-                WriteJson(response.Model);
-            }
-            else
-            {
-                Console.WriteLine($"line {response.Model.Line}: model {response.Model.Version} ({response.Model.Kind}) is active, activated by {response.Model.ActivatedBy}");
-            }
-
+            WriteActivation(response, parse.GetValue(s_json));
             return 0;
         }).ConfigureAwait(false));
         return command;
+    }
+
+    private static Command Approve()
+    {
+        var version = new Option<string>("--version") { Description = "The model version whose activation you approve", Required = true };
+        var command = new Command("approve", "Approve a model activation another person asked for (approver, safety or admin); the last approval needed activates it")
+        {
+            s_server, GatewayCalls.Token, s_line, version, s_json,
+        };
+        command.SetAction(async (parse, ct) => await GatewayCalls.Guard(parse, parse.GetValue(s_server)!, async channel =>
+        {
+            var response = await new DriftService.DriftServiceClient(channel).ApproveModelActivationAsync(new ApproveModelActivationRequest
+            {
+                Line = parse.GetValue(s_line)!,
+                Version = parse.GetValue(version)!,
+            }, cancellationToken: ct).ConfigureAwait(false);
+            WriteActivation(response, parse.GetValue(s_json));
+            return 0;
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static void WriteActivation(ActivateModelResponse response, bool json)
+    {
+        if (!json)
+        {
+            Console.WriteLine(response.Message);
+            return;
+        }
+
+        LinesCommands.JsonLine(w =>
+        {
+            w.WriteString("line", response.Model.Line);
+            w.WriteString("version", response.Model.Version);
+            w.WriteBoolean("active", response.Model.Active);
+            w.WriteBoolean("pending", response.Pending);
+            w.WriteString("requestedBy", response.RequestedBy);
+            w.WriteStartArray("approvedBy");
+            foreach (var name in response.ApprovedBy)
+            {
+                w.WriteStringValue(name);
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("approvalsNeeded", response.ApprovalsNeeded);
+            w.WriteString("activatedBy", response.Model.ActivatedBy);
+            w.WriteString("message", response.Message);
+        });
     }
 
     private static Command Status()

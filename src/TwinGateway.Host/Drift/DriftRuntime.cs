@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TwinGateway.Commissioning.Audit;
+using TwinGateway.Commissioning.Gate;
+using TwinGateway.Commissioning.Policy;
 using TwinGateway.Commissioning.Store;
 using TwinGateway.Core;
 using TwinGateway.Core.Lines;
@@ -16,6 +18,9 @@ using TwinGateway.Telemetry;
 using TwinGateway.Telemetry.Recording;
 
 namespace TwinGateway.Host.Drift;
+
+/// <summary>What an activation did: the model (active, or waiting with <see cref="Request"/>), the approvals the policy needs, in words.</summary>
+internal sealed record ActivationOutcome(RegisteredModel Model, bool Pending, ModelActivationRequest? Request, int ApprovalsNeeded, string Message);
 
 /// <summary>
 /// Drift detection in the gateway: the alert store and model registry (in <c>changes.db</c>, beside the commissioning
@@ -35,10 +40,12 @@ internal sealed partial class DriftRuntime : IDisposable
     private readonly Dictionary<string, OnnxScorer> _scorers = new(StringComparer.Ordinal);
     private readonly Lock _scorersLock = new();
     private readonly SemaphoreSlim _training = new(1, 1);
+    private readonly ValidationPolicies _policies;
 
     public DriftRuntime(IOptions<DriftOptions> options, CommissioningStores stores, TelemetryRecorder recorder, LineConfiguration lines,
-        TimeProvider time, ILoggerFactory loggers)
+        ValidationPolicies policies, TimeProvider time, ILoggerFactory loggers)
     {
+        _policies = policies;
         _options = options.Value;
         _stores = stores;
         _recorder = recorder;
@@ -211,6 +218,7 @@ internal sealed partial class DriftRuntime : IDisposable
                 await ActivateAsync(line.Id, registered.Version, by, cancellationToken).ConfigureAwait(false);
             }
 
+
             return registered;
         }
         finally
@@ -220,29 +228,95 @@ internal sealed partial class DriftRuntime : IDisposable
     }
 
     /// <summary>
-    /// Makes <paramref name="version"/> the line's active model: checked against the line's compared signals, recorded
-    /// in the audit chain (authority statistical, the caller as actor), then used by the line's detector from its next frame.
+    /// Activates <paramref name="version"/> for <paramref name="by"/>: checked against the line's compared signals; when
+    /// the line's validation policy sets <c>modelApprovals</c>, it waits for that many approvals by others (recorded in
+    /// the audit chain as requested), otherwise it is active at once.
     /// </summary>
-    public async Task<RegisteredModel> ActivateAsync(string lineId, string version, string by, CancellationToken cancellationToken)
+    /// <exception cref="KeyNotFoundException">Unknown line or version.</exception>
+    /// <exception cref="ArgumentException">The model does not fit the line, or the line's policy does not load.</exception>
+    public async Task<ActivationOutcome> ActivateAsync(string lineId, string version, string by, CancellationToken cancellationToken)
     {
         var line = FindLine(lineId) ?? throw new KeyNotFoundException($"no line '{lineId}'");
         var model = Registry.Get(lineId, version) ?? throw new KeyNotFoundException($"line '{lineId}' has no model version '{version}'");
         var scorer = Scorer(line, model); // throws ArgumentException when it does not fit
-        var audit = await _stores.GetAuditAsync(cancellationToken).ConfigureAwait(false);
-        Registry.Activate(lineId, version, by);
-        await audit.AppendAsync(new AuditRecord(lineId, null, AuditEventKind.ModelActivated, by, Authority.Statistical, JsonSerializer.Serialize(new
+        var needed = ApprovalsNeeded(line);
+        if (needed == 0)
         {
-            version,
+            return await ActivateNowAsync(line, model, scorer, by, [], cancellationToken).ConfigureAwait(false);
+        }
+
+        var request = Registry.RequestActivation(lineId, model.Version, by);
+        var audit = await _stores.GetAuditAsync(cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(new AuditRecord(lineId, null, AuditEventKind.ModelActivationRequested, by, Authority.Human,
+            JsonSerializer.Serialize(new { version = model.Version, approvalsNeeded = needed, sha256 = model.Sha256 })), CancellationToken.None).ConfigureAwait(false);
+        Log.Requested(_logger, lineId, model.Version, by, needed);
+        return new ActivationOutcome(model, true, request, needed,
+            $"activation of model {model.Version} on line '{lineId}' requested by {by}; the line's policy needs {needed} approval(s) by others "
+            + $"(approver, safety or admin): `twingw drift approve --line {lineId} --version {model.Version}`");
+    }
+
+    /// <summary>Adds <paramref name="by"/>'s approval to a pending activation; the last one needed activates the model.</summary>
+    /// <exception cref="ModelRegistryException">No pending request, or the approval is refused (four eyes); the message says why.</exception>
+    public async Task<ActivationOutcome> ApproveAsync(string lineId, string version, string by, CancellationToken cancellationToken)
+    {
+        var line = FindLine(lineId) ?? throw new KeyNotFoundException($"no line '{lineId}'");
+        var model = Registry.Get(lineId, version) ?? throw new KeyNotFoundException($"line '{lineId}' has no model version '{version}'");
+        var scorer = Scorer(line, model);
+        var request = Registry.Approve(lineId, model.Version, by);
+        var audit = await _stores.GetAuditAsync(cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(new AuditRecord(lineId, null, AuditEventKind.ModelActivationApproved, by, Authority.Human,
+            JsonSerializer.Serialize(new { version = model.Version, requestedBy = request.RequestedBy, sha256 = model.Sha256 })), CancellationToken.None).ConfigureAwait(false);
+        var needed = ApprovalsNeeded(line);
+        if (request.ApprovedBy.Length < needed)
+        {
+            return new ActivationOutcome(model, true, request, needed,
+                $"{by} approved model {model.Version} of line '{lineId}'; {needed - request.ApprovedBy.Length} more approval(s) needed");
+        }
+
+        var outcome = await ActivateNowAsync(line, model, scorer, request.RequestedBy, request.ApprovedBy, cancellationToken).ConfigureAwait(false);
+        Registry.CloseRequest(lineId, model.Version);
+        return outcome with { Request = request };
+    }
+
+    private int ApprovalsNeeded(LineDefinition line)
+    {
+        // A line without a policy file takes no changes, but its models need nobody's approval but the engineer's.
+        if (!File.Exists(ValidationPolicyLoader.PathFor(_policies.Directory, line.Id)))
+        {
+            return 0;
+        }
+
+        try
+        {
+            return _policies.Get(line).Policy.ModelApprovals;
+        }
+        catch (ChangeRefusedException ex)
+        {
+            throw new ArgumentException($"{ex.Message}: {string.Join("; ", ex.Problems)}; fix the policy before activating a model", ex);
+        }
+    }
+
+    private async Task<ActivationOutcome> ActivateNowAsync(LineDefinition line, RegisteredModel model, OnnxScorer scorer, string by, IReadOnlyList<string> approvedBy,
+        CancellationToken cancellationToken)
+    {
+        var audit = await _stores.GetAuditAsync(cancellationToken).ConfigureAwait(false);
+        Registry.Activate(line.Id, model.Version, by);
+        await audit.AppendAsync(new AuditRecord(line.Id, null, AuditEventKind.ModelActivated, by, Authority.Statistical, JsonSerializer.Serialize(new
+        {
+            version = model.Version,
             kind = DriftTrainers.Name(model.Card.Kind),
             trainedFrom = model.Card.TrainedFrom,
             trainedTo = model.Card.TrainedTo,
             trainingDataHash = model.Card.TrainingDataHash,
             threshold = model.Card.Threshold,
             sha256 = model.Sha256,
+            approvedBy,
         })), CancellationToken.None).ConfigureAwait(false);
-        Monitor.Get(lineId)?.SetModel(new ActiveModel(version, scorer.Card, scorer));
-        Log.Activated(_logger, lineId, version, by);
-        return Registry.Get(lineId, version)!;
+        Monitor.Get(line.Id)?.SetModel(new ActiveModel(model.Version, scorer.Card, scorer));
+        Log.Activated(_logger, line.Id, model.Version, by);
+        return new ActivationOutcome(Registry.Get(line.Id, model.Version)!, false, null, approvedBy.Count,
+            $"line {line.Id}: model {model.Version} ({DriftTrainers.Name(model.Card.Kind)}) is active, activated by {by}"
+            + (approvedBy.Count > 0 ? $", approved by {string.Join(", ", approvedBy)}" : ""));
     }
 
     public void Dispose()
@@ -269,6 +343,9 @@ internal sealed partial class DriftRuntime : IDisposable
 
         [LoggerMessage(EventId = 7102, Level = LogLevel.Information, Message = "Drift model {Version} is now active on line {Line} (activated by {By}; authority statistical)")]
         public static partial void Activated(ILogger logger, string line, string version, string by);
+
+        [LoggerMessage(EventId = 7104, Level = LogLevel.Information, Message = "Activation of drift model {Version} on line {Line} requested by {By}: waits for {Needed} approval(s)")]
+        public static partial void Requested(ILogger logger, string line, string version, string by, int needed);
 
         [LoggerMessage(EventId = 7103, Level = LogLevel.Warning, Message = "Drift model {Version} of line {Line} does not fit the line and is not used: {Problem}; the physics rule watches the line alone until a fitting model is activated")]
         public static partial void ModelDoesNotFit(ILogger logger, string line, string version, string problem);

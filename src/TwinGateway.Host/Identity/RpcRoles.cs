@@ -72,6 +72,7 @@ internal static class RpcRoles
         ("twingateway.v1.DriftService", [
             ("TrainModel", s_engineers),
             ("ActivateModel", s_engineers),
+            ("ApproveModelActivation", s_approvers),
             ("ScoreRange", s_engineers),
             ("ListModels", s_readers),
             ("GetDriftStatus", s_readers),

@@ -54,6 +54,17 @@ public sealed class ValidationPolicyLoaderTests
     }
 
     [Fact]
+    public void Model_approvals_default_to_none_and_a_bad_count_is_refused_with_its_place()
+    {
+        Assert.Equal(0, ValidationPolicyLoader.Parse(Minimal, "p.yaml").GetPolicyOrThrow().ModelApprovals);
+        Assert.Equal(2, ValidationPolicyLoader.Parse(Minimal + "\nmodelApprovals: 2\n", "p.yaml").GetPolicyOrThrow().ModelApprovals);
+
+        var problem = Assert.Single(ValidationPolicyLoader.Parse(Minimal + "\nmodelApprovals: -1\n", "p.yaml").Problems);
+        Assert.Equal("modelApprovals", problem.Field);
+        Assert.Contains("modelApprovals must be from 0", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_problem_is_listed_with_file_line_and_field()
     {
         var text = Minimal

@@ -144,6 +144,52 @@ public sealed class DriftGatewayTests : IAsyncLifetime
         Assert.Equal("2", Assert.Single(cliStatus.JsonLines).GetProperty("model").GetString());
     }
 
+    [Fact]
+    public async Task When_the_lines_policy_asks_for_it_an_activation_waits_for_another_persons_approval()
+    {
+        // The demo policy with one approval for model activations, in a folder of the test's own.
+        var policies = Path.Combine(_gateway.Folder, "validation");
+        Directory.CreateDirectory(policies);
+        await File.WriteAllTextAsync(Path.Combine(policies, "demo-line.yaml"),
+            await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "config", "validation", "demo-line.yaml")) + "\nmodelApprovals: 1\n");
+        var admin = await _gateway.StartAsync(_gateway.DemoYaml, settings: new Dictionary<string, string?>(Fast) { ["Commissioning:ValidationDirectory"] = policies });
+        // erin may approve too, so only the four-eyes rule stops her approving her own request; eve is an engineer only.
+        var erin = new DriftService.DriftServiceClient(_gateway.CallInvokerFor(await _gateway.AddUserAsync("erin", Role.Engineer, Role.Approver)));
+        var eve = new DriftService.DriftServiceClient(_gateway.CallInvokerFor(await _gateway.AddUserAsync("eve", Role.Engineer)));
+        var ada = new DriftService.DriftServiceClient(_gateway.CallInvokerFor(await _gateway.AddUserAsync("ada", Role.Approver)));
+        var from = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        using (var call = erin.TrainModel(new TrainModelRequest { Line = "demo-line", From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Kind = "pca" }))
+        {
+            await foreach (var _ in call.ResponseStream.ReadAllAsync())
+            {
+            }
+        }
+
+        var asked = await erin.ActivateModelAsync(new ActivateModelRequest { Line = "demo-line", Version = "1" });
+        Assert.Equal((true, false, "erin", 1), (asked.Pending, asked.Model.Active, asked.RequestedBy, asked.ApprovalsNeeded));
+        Assert.Contains("twingw drift approve --line demo-line --version 1", asked.Message, StringComparison.Ordinal);
+        Assert.Null((await erin.ListModelsAsync(new ListModelsRequest { Line = "demo-line" })).Models.SingleOrDefault(m => m.Active));
+
+        // Four eyes: who asked cannot approve; an engineer without an approving role cannot either (role table).
+        var self = await Assert.ThrowsAsync<RpcException>(async () => await erin.ApproveModelActivationAsync(new ApproveModelActivationRequest { Line = "demo-line", Version = "1" }));
+        Assert.Equal(StatusCode.FailedPrecondition, self.StatusCode);
+        Assert.Contains("erin asked for this activation and cannot approve it too", self.Status.Detail, StringComparison.Ordinal);
+        var engineer = await Assert.ThrowsAsync<RpcException>(async () => await eve.ApproveModelActivationAsync(new ApproveModelActivationRequest { Line = "demo-line", Version = "1" }));
+        Assert.Equal(StatusCode.PermissionDenied, engineer.StatusCode);
+
+        var approved = await ada.ApproveModelActivationAsync(new ApproveModelActivationRequest { Line = "demo-line", Version = "1" });
+        Assert.Equal((false, true, "erin"), (approved.Pending, approved.Model.Active, approved.Model.ActivatedBy));
+        Assert.Equal(["ada"], approved.ApprovedBy);
+        var again = await Assert.ThrowsAsync<RpcException>(async () => await ada.ApproveModelActivationAsync(new ApproveModelActivationRequest { Line = "demo-line", Version = "1" }));
+        Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
+
+        var kinds = (await new AuditService.AuditServiceClient(admin).ListEntriesAsync(new ListAuditEntriesRequest())).Entries
+            .Where(e => e.Kind.StartsWith("model-", StringComparison.Ordinal)).Select(e => (e.Kind, e.Actor, e.Authority)).ToList();
+        Assert.Equal([("model-activation-requested", "erin", "human"), ("model-activation-approved", "ada", "human"), ("model-activated", "erin", "statistical")], kinds);
+        Assert.True((await new AuditService.AuditServiceClient(admin).VerifyChainAsync(new VerifyChainRequest())).Valid);
+    }
+
     private async Task InjectAsync(string method, params Variant[] arguments)
     {
         await using var plc = await OpcUaClient.ConnectAsync($"opc.tcp://127.0.0.1:{_gateway.PlcPort}");
