@@ -45,7 +45,11 @@ internal sealed partial class AlertGrpcService(DriftRuntime drift, TimeProvider 
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            // The watcher hung up.
+            // The client went away.
+        }
+        catch (InvalidOperationException) when (context.CancellationToken.IsCancellationRequested || context.GetHttpContext().Response.HasStarted)
+        {
+            // A write that raced the client's hang-up ("the request is complete") is that hang-up, not a server error.
         }
         finally
         {

@@ -127,12 +127,16 @@ internal sealed class LineGrpcService(LineRegistry registry) : LineService.LineS
             await foreach (var update in line.WatchAsync(filter, context.CancellationToken).ConfigureAwait(false))
             {
                 line.TryGetSignal(update.SignalId, out var signal);
-                await responseStream.WriteAsync(new SignalUpdate { LineId = line.Id, Value = ToProto(update, signal?.Definition.Unit) }).ConfigureAwait(false);
+                await responseStream.WriteAsync(new SignalUpdate { LineId = line.Id, Value = ToProto(update, signal?.Definition.Unit) }, context.CancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // The client went away.
+        }
+        catch (InvalidOperationException) when (context.CancellationToken.IsCancellationRequested || context.GetHttpContext().Response.HasStarted)
+        {
+            // A write that raced the client's hang-up ("the request is complete") is that hang-up, not a server error.
         }
     }
 

@@ -88,8 +88,17 @@ internal sealed partial class DriftRuntime : IDisposable
             return null;
         }
 
-        var scorer = Scorer(line, active);
-        return new ActiveModel(active.Version, scorer.Card, scorer);
+        try
+        {
+            var scorer = Scorer(line, active);
+            return new ActiveModel(active.Version, scorer.Card, scorer);
+        }
+        catch (Exception ex) when (ex is ModelRegistryException or FormatException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // A model file removed, changed on disk or unreadable: the line runs on the physics rule alone, and says why.
+            Log.ModelNotLoaded(_logger, line.Id, active.Version, ex.Message);
+            return null;
+        }
     }
 
     private OnnxScorer Scorer(LineDefinition line, RegisteredModel model)
@@ -346,6 +355,9 @@ internal sealed partial class DriftRuntime : IDisposable
 
         [LoggerMessage(EventId = 7104, Level = LogLevel.Information, Message = "Activation of drift model {Version} on line {Line} requested by {By}: waits for {Needed} approval(s)")]
         public static partial void Requested(ILogger logger, string line, string version, string by, int needed);
+
+        [LoggerMessage(EventId = 7105, Level = LogLevel.Warning, Message = "The active drift model {Version} of line {Line} cannot be used: {Reason}; the physics rule watches the line alone until a model is activated again")]
+        public static partial void ModelNotLoaded(ILogger logger, string line, string version, string reason);
 
         [LoggerMessage(EventId = 7103, Level = LogLevel.Warning, Message = "Drift model {Version} of line {Line} does not fit the line and is not used: {Problem}; the physics rule watches the line alone until a fitting model is activated")]
         public static partial void ModelDoesNotFit(ILogger logger, string line, string version, string problem);

@@ -115,7 +115,8 @@ public sealed class DriftGatewayTests : IAsyncLifetime
             var line = Assert.Single((await drift.GetDriftStatusAsync(new GetDriftStatusRequest { Line = "demo-line" })).Lines);
             return line.Model?.Version == "1" && line.StatisticalScore > 0 ? line : null;
         });
-        Assert.Equal("cpu", status.ExecutionProvider);
+        // CPU here (no CUDA libraries); a machine with a working CUDA stack would say cuda.
+        Assert.Contains(status.ExecutionProvider, new[] { "cpu", "cuda" });
         Assert.NotEmpty(status.ExecutionProviderReason);
         Assert.Contains(status.Signals, s => s.Signal == "cnc1.spindleTemperature" && s.Tolerance == 4);
 
@@ -188,6 +189,15 @@ public sealed class DriftGatewayTests : IAsyncLifetime
             .Where(e => e.Kind.StartsWith("model-", StringComparison.Ordinal)).Select(e => (e.Kind, e.Actor, e.Authority)).ToList();
         Assert.Equal([("model-activation-requested", "erin", "human"), ("model-activation-approved", "ada", "human"), ("model-activated", "erin", "statistical")], kinds);
         Assert.True((await new AuditService.AuditServiceClient(admin).VerifyChainAsync(new VerifyChainRequest())).Valid);
+
+        // The active model's file changed on disk while the gateway was down: it starts, says why, and watches with physics alone.
+        await _gateway.StopAsync();
+        await File.AppendAllTextAsync(Path.Combine(_gateway.DataFolder, "models", "demo-line", "1.onnx"), "x");
+        admin = await _gateway.StartAsync(_gateway.DemoYaml, settings: new Dictionary<string, string?>(Fast) { ["Commissioning:ValidationDirectory"] = policies });
+        var warning = await EventuallyAsync(() => Task.FromResult(_gateway.Log.Entries.FirstOrDefault(e => e.Id.Id == 7105)));
+        Assert.Contains("drift model 1 of line demo-line cannot be used", warning.Message, StringComparison.Ordinal);
+        var line = Assert.Single((await new DriftService.DriftServiceClient(admin).GetDriftStatusAsync(new GetDriftStatusRequest { Line = "demo-line" })).Lines);
+        Assert.Equal(0, line.StatisticalScore);
     }
 
     private async Task InjectAsync(string method, params Variant[] arguments)
