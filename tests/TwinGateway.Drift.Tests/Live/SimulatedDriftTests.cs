@@ -101,6 +101,23 @@ public sealed class SimulatedDriftTests(HealthyDemoModel trained) : IClassFixtur
     }
 
     [Fact]
+    public void A_sensor_that_became_noisier_raises_a_physics_alert_on_its_spread_though_its_mean_stays()
+    {
+        using var line = Start(realSeed: 27);
+        line.Play(TimeSpan.FromMinutes(15));
+        var onset = line.Run.Time;
+        line.Run.Real.InjectFault(new NoiseIncrease("line.airPressure", 4));
+        line.Play(TimeSpan.FromMinutes(20));
+
+        var alert = Assert.Single(line.Opened, a => a.Authority == Authority.Physics);
+        Assert.InRange(alert.Onset.UtcDateTime - onset, TimeSpan.Zero, TimeSpan.FromMinutes(10));
+        Assert.Equal("line.airPressure", alert.Contributors[0].Signal);
+        var status = line.Monitor.Status();
+        var pressure = status.Features.IndexOf("line.airPressure");
+        Assert.True(Math.Abs(status.MeanResiduals[pressure]) < status.Tolerances[pressure], "the mean stayed within the tolerance: only the spread grew");
+    }
+
+    [Fact]
     public void A_drift_that_stops_resolves_its_alert_by_itself_after_the_hold_time()
     {
         using var line = Start(realSeed: 26);
