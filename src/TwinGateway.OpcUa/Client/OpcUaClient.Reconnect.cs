@@ -208,6 +208,13 @@ public sealed partial class OpcUaClient
                         // was not republished is found missing by the next Publish response and reported as a gap.
                         Log.PublishFailed(_logger, EndpointUrl, ex.StatusCode.Name, "republish after reconnect failed: " + ex.Reason);
                     }
+                    catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException
+                        || (ex is OperationCanceledException && !token.IsCancellationRequested))
+                    {
+                        // Whatever else a breaking channel throws here, publishing must restart below: the session is
+                        // connected, and without Publish requests its subscriptions would fall silent for good.
+                        Log.PublishFailed(_logger, EndpointUrl, nameof(StatusCodes.BadConnectionClosed), "republish after reconnect failed: " + ex.Message);
+                    }
 
                     RestartPublishing();
                     return;
