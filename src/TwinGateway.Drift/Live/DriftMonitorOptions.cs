@@ -18,9 +18,6 @@ public sealed class DriftMonitorOptions
 
     public int WarmupFrames => Math.Max(0, (int)Math.Round(WarmupSeconds / FrameSeconds));
 
-    /// <summary>Contributors an alert names (the signals with the largest shares).</summary>
-    public int Contributors { get; set; } = 5;
-
     public TimeSpan FrameInterval => TimeSpan.FromSeconds(FrameSeconds);
 
     public int PhysicsWindowFrames => Math.Max(1, (int)Math.Round(PhysicsWindowSeconds / FrameSeconds));
@@ -42,11 +39,6 @@ public sealed class DriftMonitorOptions
         if (!double.IsFinite(WarmupSeconds) || WarmupSeconds < 0)
         {
             problems.Add($"Drift:WarmupSeconds {WarmupSeconds} must be 0 or more");
-        }
-
-        if (Contributors is < 1 or > 50)
-        {
-            problems.Add($"Drift:Contributors {Contributors} must be between 1 and 50");
         }
 
         return problems;

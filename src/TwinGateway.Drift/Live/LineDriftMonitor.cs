@@ -194,27 +194,16 @@ public sealed class LineDriftMonitor : IFrameSink
         }
     }
 
+    /// <summary>Every signal with a share, with its latest real and expected values; the alert engine orders them and keeps the largest.</summary>
     private AlertContributor[] Contributors(ReadOnlySpan<float> shares)
     {
-        var order = new int[shares.Length];
-        for (var i = 0; i < order.Length; i++)
+        var result = new List<AlertContributor>();
+        for (var f = 0; f < shares.Length; f++)
         {
-            order[i] = i;
-        }
-
-        var keys = shares.ToArray();
-        Array.Sort(keys, order);
-        var count = Math.Min(_options.Contributors, order.Length);
-        var result = new List<AlertContributor>(count);
-        for (var k = order.Length - 1; k >= order.Length - count; k--)
-        {
-            var f = order[k];
-            if (keys[k] <= 0)
+            if (shares[f] > 0)
             {
-                break;
+                result.Add(new AlertContributor(_features.Names[f], shares[f], Finite(_lastReal[f]), Finite(_lastExpected[f])));
             }
-
-            result.Add(new AlertContributor(_features.Names[f], keys[k], Finite(_lastReal[f]), Finite(_lastExpected[f])));
         }
 
         return [.. result];

@@ -21,9 +21,6 @@ internal sealed class DriftOptions
     /// <summary>After a start or a gap in the samples, how long frames raise no alert (the shadow twin's start-up).</summary>
     public double WarmupSeconds { get; set; } = 300;
 
-    /// <summary>Signals an alert names.</summary>
-    public int Contributors { get; set; } = 5;
-
     /// <summary>Use ONNX Runtime's CPU provider even where CUDA would load.</summary>
     public bool ForceCpu { get; set; }
 
@@ -53,7 +50,7 @@ internal sealed class DriftOptions
 
     public double CandidateHours { get; set; } = 24;
 
-    public DriftMonitorOptions Monitor => new() { FrameSeconds = FrameSeconds, PhysicsWindowSeconds = PhysicsWindowSeconds, WarmupSeconds = WarmupSeconds, Contributors = Contributors };
+    public DriftMonitorOptions Monitor => new() { FrameSeconds = FrameSeconds, PhysicsWindowSeconds = PhysicsWindowSeconds, WarmupSeconds = WarmupSeconds };
 
     public TrainingOptions Training => new(Window, HoldBackFraction, ThresholdQuantile, ThresholdMargin);
 
