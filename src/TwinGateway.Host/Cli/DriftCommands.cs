@@ -131,40 +131,25 @@ internal static class DriftCommands
         return command;
     }
 
-    private static Command Activate()
-    {
-        var version = new Option<string>("--version") { Description = "The model version to activate", Required = true };
-        var command = new Command("activate", "Make a model version the line's active one (audited, authority statistical); waits for approvals when the line's policy asks for them")
-        {
-            s_server, GatewayCalls.Token, s_line, version, s_json,
-        };
-        command.SetAction(async (parse, ct) => await GatewayCalls.Guard(parse, parse.GetValue(s_server)!, async channel =>
-        {
-            var response = await new DriftService.DriftServiceClient(channel).ActivateModelAsync(new ActivateModelRequest
-            {
-                Line = parse.GetValue(s_line)!,
-                Version = parse.GetValue(version)!,
-            }, cancellationToken: ct).ConfigureAwait(false);
-            WriteActivation(response, parse.GetValue(s_json));
-            return 0;
-        }).ConfigureAwait(false));
-        return command;
-    }
+    private static Command Activate() => ActivationCommand("activate",
+        "Make a model version the line's active one (audited, authority statistical); waits for approvals when the line's policy asks for them",
+        "The model version to activate",
+        (client, line, version, ct) => client.ActivateModelAsync(new ActivateModelRequest { Line = line, Version = version }, cancellationToken: ct).ResponseAsync);
 
-    private static Command Approve()
+    private static Command Approve() => ActivationCommand("approve",
+        "Approve a model activation another person asked for (approver, safety or admin); the last approval needed activates it",
+        "The model version whose activation you approve",
+        (client, line, version, ct) => client.ApproveModelActivationAsync(new ApproveModelActivationRequest { Line = line, Version = version }, cancellationToken: ct).ResponseAsync);
+
+    /// <summary><c>drift activate</c> and <c>drift approve</c>: the same options and output, another call.</summary>
+    private static Command ActivationCommand(string name, string description, string versionDescription,
+        Func<DriftService.DriftServiceClient, string, string, CancellationToken, Task<ActivateModelResponse>> call)
     {
-        var version = new Option<string>("--version") { Description = "The model version whose activation you approve", Required = true };
-        var command = new Command("approve", "Approve a model activation another person asked for (approver, safety or admin); the last approval needed activates it")
-        {
-            s_server, GatewayCalls.Token, s_line, version, s_json,
-        };
+        var version = new Option<string>("--version") { Description = versionDescription, Required = true };
+        var command = new Command(name, description) { s_server, GatewayCalls.Token, s_line, version, s_json };
         command.SetAction(async (parse, ct) => await GatewayCalls.Guard(parse, parse.GetValue(s_server)!, async channel =>
         {
-            var response = await new DriftService.DriftServiceClient(channel).ApproveModelActivationAsync(new ApproveModelActivationRequest
-            {
-                Line = parse.GetValue(s_line)!,
-                Version = parse.GetValue(version)!,
-            }, cancellationToken: ct).ConfigureAwait(false);
+            var response = await call(new DriftService.DriftServiceClient(channel), parse.GetValue(s_line)!, parse.GetValue(version)!, ct).ConfigureAwait(false);
             WriteActivation(response, parse.GetValue(s_json));
             return 0;
         }).ConfigureAwait(false));
