@@ -37,8 +37,14 @@ public sealed class GatewayOptions
     /// </summary>
     public double KeepAliveSeconds { get; set; } = 2;
 
-    /// <summary>Where the gRPC API listens (HTTP/2 without TLS, loopback by default).</summary>
+    /// <summary>
+    /// Where the gRPC API and the web console listen (loopback by default): gRPC over HTTP/2, the console's pages over
+    /// HTTP/1.1, on the same port.
+    /// </summary>
     public string ApiUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>Serve the web console on <see cref="ApiUrl"/> (on by default; off leaves gRPC alone on the port).</summary>
+    public bool WebConsole { get; set; } = true;
 
     /// <summary>
     /// Where <c>/healthz</c> answers over HTTP/1.1 for systemd, container and Kubernetes probes (loopback by default;

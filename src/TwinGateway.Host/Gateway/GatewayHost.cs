@@ -16,6 +16,7 @@ using TwinGateway.Host.Commissioning;
 using TwinGateway.Host.Drift;
 using TwinGateway.Host.Identity;
 using TwinGateway.Host.Telemetry;
+using TwinGateway.Host.Web;
 using TwinGateway.PlcSim;
 using TwinGateway.Simulation;
 
@@ -44,6 +45,11 @@ internal static class GatewayHost
         builder.AddTwinGatewayDrift(time);
         builder.AddTwinGatewayApi();
         builder.AddTwinGatewayIdentity();
+        if (WebConsoleOn(builder.Configuration))
+        {
+            builder.AddTwinGatewayWeb();
+        }
+
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TwinGateway.Host");
@@ -59,6 +65,11 @@ internal static class GatewayHost
         {
             ((IDisposable)app).Dispose();
             throw;
+        }
+
+        if (WebConsoleOn(app.Configuration))
+        {
+            app.MapTwinGatewayWeb();
         }
 
         app.MapTwinGatewayApi();
@@ -163,30 +174,54 @@ internal static class GatewayHost
         services.AddHealthChecks().AddCheck<LinesHealthCheck>("lines");
     }
 
+    private static bool WebConsoleOn(IConfiguration configuration) =>
+        !bool.TryParse(configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.WebConsole)}"], out var on) || on;
+
     /// <summary>
-    /// gRPC on <c>Gateway:ApiUrl</c> (every call but health and reflection authenticated: see <see cref="IdentityWiring"/>) (HTTP/2 only: cleartext gRPC needs h2c, which Kestrel serves only on an endpoint
-    /// that speaks nothing else) and <c>/healthz</c> on <c>Gateway:HealthUrl</c> over HTTP/1.1 for probes.
+    /// gRPC and the web console on <c>Gateway:ApiUrl</c> (every gRPC call but health and reflection authenticated: see
+    /// <see cref="IdentityWiring"/>), and <c>/healthz</c> on <c>Gateway:HealthUrl</c> over HTTP/1.1 for probes. Over
+    /// TLS, ALPN lets one endpoint speak HTTP/1.1 and HTTP/2; in cleartext, Kestrel speaks h2c only on an endpoint that
+    /// speaks nothing else, so the endpoint is HTTP/2 and <see cref="CleartextMultiplexer"/> relays the browsers'
+    /// HTTP/1.1 connections to an internal HTTP/1.1 listener.
     /// </summary>
     public static void AddTwinGatewayApi(this WebApplicationBuilder builder)
     {
         var defaults = new GatewayOptions();
         var apiUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.ApiUrl)}"] ?? defaults.ApiUrl;
         var healthUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.HealthUrl)}"] ?? defaults.HealthUrl;
+        var web = WebConsoleOn(builder.Configuration);
+        var multiplexer = web && apiUrl.StartsWith("http:", StringComparison.OrdinalIgnoreCase) ? new CleartextMultiplexer() : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, apiUrl, HttpProtocols.Http2);
+            if (multiplexer is not null)
+            {
+                multiplexer.DeleteSocket();
+                kestrel.ListenUnixSocket(multiplexer.SocketPath, listen => listen.Protocols = HttpProtocols.Http1);
+                Listen(kestrel, apiUrl, HttpProtocols.Http2, listen => listen.Use(multiplexer.Middleware));
+            }
+            else
+            {
+                Listen(kestrel, apiUrl, web ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2);
+            }
+
             if (!string.IsNullOrEmpty(healthUrl))
             {
                 Listen(kestrel, healthUrl, HttpProtocols.Http1);
             }
         });
+        if (multiplexer is not null)
+        {
+            builder.Services.AddSingleton(multiplexer);
+            builder.Services.AddHostedService<MultiplexerSocketCleanup>();
+        }
+
         builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks();
     }
 
     /// <summary>Listens where <paramref name="url"/> says; an invalid URL is left to the options validation, which names it.</summary>
-    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, Action<ListenOptions>? more = null)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
@@ -196,6 +231,7 @@ internal static class GatewayHost
         void Configure(ListenOptions listen)
         {
             listen.Protocols = protocols;
+            more?.Invoke(listen);
             if (uri.Scheme == "https")
             {
                 listen.UseHttps();

@@ -1,0 +1,4 @@
+// Owned by its page's author; wires the page's live parts.
+export function wireLinePages(root) {
+  void root;
+}
