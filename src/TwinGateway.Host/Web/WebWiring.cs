@@ -89,6 +89,10 @@ internal static class WebWiring
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapRazorPages();
+        LineLiveEndpoints.Map(app);
+        AlertLiveEndpoints.Map(app);
+        ChangeLiveEndpoints.Map(app);
+        ReplayLiveEndpoints.Map(app);
         app.MapGet("/", () => Results.Redirect("/lines")).RequireAuthorization();
     }
 
