@@ -22,8 +22,14 @@ if ! command -v victoria-metrics >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq victoria-metrics) >&2 || { echo "cannot install victoria-metrics; apt-get install victoria-metrics" >&2; exit 2; }
 fi
 
+# Chromium: the real browser the web console's tests drive through Playwright (which cannot download its own here).
+if [ -z "${TWINGW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  log "chromium is missing: installing it from Debian"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 || { echo "cannot install chromium; apt-get install chromium (or set TWINGW_CHROMIUM to a Chromium executable)" >&2; exit 2; }
+fi
+
 results="${TEST_RESULTS_DIR:-$(pwd)/artifacts/test-results}"
-rm -rf "$results"; mkdir -p "$results"
+rm -rf "$results" artifacts/screenshots; mkdir -p "$results"
 
 log "building"
 if ! dotnet build TwinGateway.sln -c Release -nologo -v quiet; then

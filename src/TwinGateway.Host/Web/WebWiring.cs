@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using TwinGateway.Commissioning.Identity;
@@ -32,7 +33,20 @@ internal static class WebWiring
         {
             pages.Conventions.AuthorizeFolder("/");
             pages.Conventions.AllowAnonymousToPage("/SignIn");
-        }).AddMvcOptions(mvc => mvc.Filters.Add<RpcRolePageFilter>());
+        }).AddMvcOptions(mvc => mvc.Filters.Add<RpcRolePageFilter>())
+            .ConfigureApplicationPartManager(parts =>
+            {
+                // The pages live in this assembly; when another program hosts the gateway (the tests do), its entry
+                // assembly is not this one, so the pages are added here, once.
+                var assembly = typeof(WebWiring).Assembly;
+                if (!parts.ApplicationParts.OfType<AssemblyPart>().Any(p => p.Assembly == assembly))
+                {
+                    foreach (var part in ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
+                    {
+                        parts.ApplicationParts.Add(part);
+                    }
+                }
+            });
         services.AddSingleton<RpcRolePageFilter>();
 
         // Cookie keys in the data folder, so a session survives a restart of the gateway.
