@@ -4,6 +4,7 @@ using TwinGateway.Bench.Drift;
 using TwinGateway.Bench.E2e;
 using TwinGateway.Bench.Telemetry;
 using TwinGateway.Bench.Validation;
+using TwinGateway.Bench.Web;
 
 namespace TwinGateway.Bench;
 
@@ -13,7 +14,8 @@ namespace TwinGateway.Bench;
 /// <c>... -- server-load [options]</c> the server load harness, <c>... -- gateway-load [options]</c> the gateway load harness
 /// and <c>... -- telemetry [options]</c> the flight recorder, replay and forwarder harness, <c>... -- audit [options]</c> the
 /// audit chain's append and verification rates, <c>... -- validation [options]</c> the commissioning gate's validation of
-/// the demo line, <c>... -- drift [options]</c> drift detection quality and cost on the simulated demo line (see bench/README.md).
+/// the demo line, <c>... -- drift [options]</c> drift detection quality and cost on the simulated demo line, <c>... -- web [options]</c>
+/// the web console's cost in a browser (see bench/README.md).
 /// </summary>
 internal static class Program
 {
@@ -53,6 +55,11 @@ internal static class Program
         if (args.Length > 0 && string.Equals(args[0], "drift", StringComparison.OrdinalIgnoreCase))
         {
             return await DriftHarness.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && string.Equals(args[0], "web", StringComparison.OrdinalIgnoreCase))
+        {
+            return await WebConsoleHarness.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
         if (args.Length > 0 && string.Equals(args[0], "telemetry", StringComparison.OrdinalIgnoreCase))
