@@ -51,9 +51,9 @@ internal static class WebWiring
 
         // Cookie keys in the data folder, so a session survives a restart of the gateway.
         services.AddDataProtection().SetApplicationName("TwinGateway");
+        // They are stored unencrypted (as users.db's hashes and the audit key are): the folder is the owner's alone.
         services.AddOptions<KeyManagementOptions>().Configure<IOptions<TelemetryOptions>, ILoggerFactory>((keys, telemetry, logs) =>
-            keys.XmlRepository = new FileSystemXmlRepository(
-                new DirectoryInfo(Path.Combine(Path.GetFullPath(telemetry.Value.DataFolder), "web-keys")), logs));
+            keys.XmlRepository = new FileSystemXmlRepository(PrivateFolder(Path.Combine(Path.GetFullPath(telemetry.Value.DataFolder), "web-keys")), logs));
 
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(cookie =>
@@ -78,6 +78,11 @@ internal static class WebWiring
             anti.Cookie.SameSite = SameSiteMode.Strict;
         });
     }
+
+    private static DirectoryInfo PrivateFolder(string path) =>
+        OperatingSystem.IsWindows()
+            ? Directory.CreateDirectory(path)
+            : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
     public static void MapTwinGatewayWeb(this WebApplication app)
     {
