@@ -30,14 +30,18 @@ internal static class AlertLiveEndpoints
 
         // Event "live" once subscribed (the page lists what happened before; after a reconnect it reloads its rows), then
         // one "alert" event per change, from the same feed as AlertService/WatchAlerts.
-        app.MapGet("/live/alerts", (string? line, DriftRuntime drift, HttpContext context) =>
-                TypedResults.ServerSentEvents(Watch(drift.Feed, string.IsNullOrWhiteSpace(line) ? null : line.Trim(), context.RequestAborted)))
+        // The stream also ends when the gateway stops: an open page must not hold its shutdown (the browser reconnects).
+        app.MapGet("/live/alerts", (string? line, DriftRuntime drift, IHostApplicationLifetime lifetime, HttpContext context) =>
+                TypedResults.ServerSentEvents(Watch(drift.Feed, string.IsNullOrWhiteSpace(line) ? null : line.Trim(), lifetime.ApplicationStopping, context.RequestAborted)))
             .RequireRpc("AlertService/WatchAlerts");
     }
 
     private static async IAsyncEnumerable<SseItem<AlertChange>> Watch(TwinGateway.Drift.Live.AlertFeed feed, string? line,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        CancellationToken stopping, [EnumeratorCancellation] CancellationToken requestAborted)
     {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
+        var cancellationToken = both.Token;
+
         // Subscribe before saying "live", so nothing that happens in between is missed.
         var live = feed.WatchAsync(cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken);
         try

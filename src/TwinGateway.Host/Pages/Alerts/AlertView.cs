@@ -38,6 +38,12 @@ internal static class AlertView
     /// <summary>"2026-12-03 15:20:26 UTC": what people read.</summary>
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 
+    /// <summary>"2026-12-03" (UTC).</summary>
+    public static string Date(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>"15:20:26" (UTC).</summary>
+    public static string TimeOfDay(DateTimeOffset time) => time.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture);
+
     /// <summary>ISO 8601 UTC with milliseconds: for datetime attributes and the plot contract.</summary>
     public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

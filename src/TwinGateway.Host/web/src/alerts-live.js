@@ -75,19 +75,25 @@ export function wireAlerts(root) {
     showEmpty();
   }
 
+  // The latest change of each row that waits for its user to leave it; checked when focus leaves the row and every second.
+  const waiting = new Map();
   function later(row, change) {
-    if (row.dataset.pending) return;
-    row.dataset.pending = "true";
-    row.addEventListener(
-      "focusout",
-      () =>
-        window.setTimeout(() => {
-          delete row.dataset.pending;
-          if (!row.isConnected || busy(row)) return;
-          void update(change).catch(report);
-        }, 0),
-      { once: true },
-    );
+    const id = String(change.id);
+    const first = !waiting.has(id);
+    waiting.set(id, change);
+    if (!first) return;
+    const retry = () => {
+      if (!waiting.has(id)) return;
+      if (row.isConnected && busy(row)) return;
+      const latest = waiting.get(id);
+      waiting.delete(id);
+      window.clearInterval(timer);
+      row.removeEventListener("focusout", soon);
+      void update(latest).catch(report);
+    };
+    const soon = () => window.setTimeout(retry, 0);
+    const timer = window.setInterval(retry, 1000);
+    row.addEventListener("focusout", soon);
   }
 
   // After a reconnect, events may have been missed: the rows are loaded again as the server lists them.
