@@ -9,7 +9,7 @@ using ApiAlertEvent = TwinGateway.Api.V1.AlertEvent;
 namespace TwinGateway.Host.Api;
 
 /// <summary>AlertService: drift alerts from the store, live from the feed, acknowledged and resolved by named people.</summary>
-internal sealed partial class AlertGrpcService(DriftRuntime drift, TimeProvider time, ILogger<AlertGrpcService> log) : AlertService.AlertServiceBase
+internal sealed class AlertGrpcService(DriftRuntime drift) : AlertService.AlertServiceBase
 {
     public override Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
     {
@@ -58,23 +58,21 @@ internal sealed partial class AlertGrpcService(DriftRuntime drift, TimeProvider 
     }
 
     public override Task<Alert> AcknowledgeAlert(AcknowledgeAlertRequest request, ServerCallContext context) =>
-        Task.FromResult(Act(request.Id, context, "acknowledge", (id, user) => drift.Engine.Acknowledge(id, user, request.Note, time.GetUtcNow())));
+        Task.FromResult(Act(() => drift.AcknowledgeAlert(request.Id, CallerIdentity.Get(context).Name, request.Note)));
 
     public override Task<Alert> ResolveAlert(ResolveAlertRequest request, ServerCallContext context) =>
-        Task.FromResult(Act(request.Id, context, "resolve", (id, user) => drift.Engine.Resolve(id, user, request.Note, time.GetUtcNow())));
+        Task.FromResult(Act(() => drift.ResolveAlert(request.Id, CallerIdentity.Get(context).Name, request.Note)));
 
-    private Alert Act(long id, ServerCallContext context, string action, Func<long, string, TwinGateway.Core.Alerts.AlertEvent> act)
+    /// <summary>The runtime's refusals as statuses: unknown alert NotFound, refused action FailedPrecondition, store Unavailable.</summary>
+    private static Alert Act(Func<DriftAlert> act)
     {
-        var user = CallerIdentity.Get(context);
-        if (Guard(() => drift.Alerts.Get(id)) is null)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, $"there is no drift alert {id}"));
-        }
-
-        TwinGateway.Core.Alerts.AlertEvent done;
         try
         {
-            done = act(id, user.Name);
+            return DriftMapping.ToProto(act());
+        }
+        catch (KeyNotFoundException ex)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
         }
         catch (AlertActionException ex)
         {
@@ -84,10 +82,6 @@ internal sealed partial class AlertGrpcService(DriftRuntime drift, TimeProvider 
         {
             throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
         }
-
-        drift.Monitor.Publish(done);
-        Acted(log, user.Name, action, id, done.Alert.Line);
-        return DriftMapping.ToProto(done.Alert);
     }
 
     private IReadOnlyList<DriftAlert> List(string line, string state, int limit)
@@ -117,7 +111,4 @@ internal sealed partial class AlertGrpcService(DriftRuntime drift, TimeProvider 
             throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
         }
     }
-
-    [LoggerMessage(EventId = 7121, Level = LogLevel.Information, Message = "{User} did {Action} drift alert {Id} of line {Line}")]
-    private static partial void Acted(ILogger logger, string user, string action, long id, string line);
 }
