@@ -34,6 +34,8 @@ internal static class WebWiring
             pages.Conventions.AllowAnonymousToPage("/SignIn");
         }).AddMvcOptions(mvc => mvc.Filters.Add<RpcRolePageFilter>());
         services.AddSingleton<RpcRolePageFilter>();
+        services.AddSingleton<ReplayJobs>();
+        services.AddSingleton<ChangeRuns>();
 
         // Cookie keys in the data folder, so a session survives a restart of the gateway.
         services.AddDataProtection().SetApplicationName("TwinGateway");
