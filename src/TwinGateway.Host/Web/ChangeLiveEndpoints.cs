@@ -12,9 +12,11 @@ internal static class ChangeLiveEndpoints
         ArgumentNullException.ThrowIfNull(app);
 
         // One change's events (the gate's, as WatchChanges streams them) and the progress of a validation or apply
-        // started from the console: "change", "progress" and "step" events.
-        app.MapGet("/live/changes/{id}", (string id, ChangeRuns runs, HttpContext context) =>
-                Results.ServerSentEvents(Follow(runs, id, context.RequestAborted)))
+        // started from the console: "hello" (the state now), then "change", "progress" and "step" events.
+        app.MapGet("/live/changes/{id}", async (string id, ChangeRuns runs, HttpContext context) =>
+                await runs.ExistsAsync(id, context.RequestAborted).ConfigureAwait(false)
+                    ? Results.ServerSentEvents(Follow(runs, id, context.RequestAborted))
+                    : Results.Text($"no change '{id}'", "text/plain; charset=utf-8", statusCode: Microsoft.AspNetCore.Http.StatusCodes.Status404NotFound))
             .RequireRpc("CommissioningService/WatchChanges");
     }
 
@@ -22,7 +24,7 @@ internal static class ChangeLiveEndpoints
     {
         await foreach (var item in runs.FollowAsync(id, cancellationToken).ConfigureAwait(false))
         {
-            yield return new SseItem<ChangeLiveEvent>(item, item.Event is "progress" or "step" ? item.Event : "change");
+            yield return new SseItem<ChangeLiveEvent>(item, item.Event is "progress" or "step" or "hello" ? item.Event : "change");
         }
     }
 }

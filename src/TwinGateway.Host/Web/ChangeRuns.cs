@@ -48,6 +48,21 @@ internal sealed partial class ChangeRuns(CommissioningRuntime runtime, TimeProvi
             await gate.ApplyAsync(id, user, progress, CancellationToken.None).ConfigureAwait(false);
         }, cancellationToken);
 
+    /// <summary>Whether the change exists (the live endpoint answers 404 otherwise).</summary>
+    public async Task<bool> ExistsAsync(string id, CancellationToken cancellationToken)
+    {
+        var gate = await runtime.GetGateAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await gate.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ChangeRefusedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Events for one change until <paramref name="cancellationToken"/> fires: the gate's change events and this class's progress.</summary>
     public async IAsyncEnumerable<ChangeLiveEvent> FollowAsync(string id, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -56,6 +71,28 @@ internal sealed partial class ChangeRuns(CommissioningRuntime runtime, TimeProvi
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _followers[channel.Writer] = id;
         var watch = PumpAsync(gate, id, channel.Writer, stop.Token);
+
+        // First the state as it is now (watching already): the page compares it with what it shows, and the response
+        // starts at once (an EventSource says it is connected only when the first bytes arrive).
+        ChangeView? now = null;
+        try
+        {
+            now = await gate.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChangeRefusedException)
+        {
+            // Gone or never there: the stream ends at once.
+        }
+
+        if (now is null)
+        {
+            _followers.TryRemove(channel.Writer, out _);
+            await stop.CancelAsync().ConfigureAwait(false);
+            await watch.ConfigureAwait(false);
+            yield break;
+        }
+
+        channel.Writer.TryWrite(new ChangeLiveEvent("hello", now.Record.State.ToText(), null, null, ChangeFacts.Iso(time.GetUtcNow())));
         try
         {
             await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))

@@ -31,10 +31,8 @@ internal static class ReplayLiveEndpoints
                 yield break;
             }
 
-            if (job.Progress is not null)
-            {
-                yield return new SseItem<ReplayLiveEvent>(ReplayLiveEvent.Of(job), "progress");
-            }
+            // Also before the first progress report: the response starts at once.
+            yield return new SseItem<ReplayLiveEvent>(ReplayLiveEvent.Of(job), "progress");
 
             await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -77,15 +77,17 @@ internal sealed class ChangeModel(CommissioningRuntime runtime, ChangeRuns runs,
     public static string Plot(CriterionResult c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        const int Width = 320, Height = 120, Pad = 8;
+        const int Width = 320, Height = 130, Pad = 8, Label = 16;
         var values = c.Baseline.Concat(c.Candidate).Where(double.IsFinite).ToList();
         if (values.Count == 0)
         {
             return "";
         }
 
-        var min = values.Min();
-        var max = values.Max();
+        var lowest = values.Min();
+        var highest = values.Max();
+        var min = lowest;
+        var max = highest;
         if (max - min < 1e-12)
         {
             min -= 1;
@@ -93,17 +95,18 @@ internal sealed class ChangeModel(CommissioningRuntime runtime, ChangeRuns runs,
         }
 
         var n = Math.Max(c.Baseline.Length, c.Candidate.Length);
-        double X(int i) => n <= 1 ? Width / 2.0 : Pad + (i * (Width - 2.0 * Pad) / (n - 1));
-        double Y(double v) => Height - Pad - ((v - min) / (max - min) * (Height - 2.0 * Pad));
+        // Baseline left of the seed's x, candidate right of it: equal values (common random numbers) stay both visible.
+        double X(int i) => n <= 1 ? Width / 2.0 : (2 * Pad) + (i * (Width - (4.0 * Pad)) / (n - 1));
+        double Y(double v) => Height - Label - Pad - ((v - min) / (max - min) * (Height - (2.0 * Label) - (2.0 * Pad)));
         var svg = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         svg.Append(inv, $"<svg class=\"seed-plot\" viewBox=\"0 0 {Width} {Height}\" width=\"{Width}\" height=\"{Height}\" role=\"img\" aria-label=\"{Encode(c.Kind)} per seed: baseline mean {ChangeFacts.Number(c.BaselineMean)}, candidate mean {ChangeFacts.Number(c.CandidateMean)}\">");
-        svg.Append(inv, $"<line class=\"axis\" x1=\"{Pad}\" y1=\"{Height - Pad}\" x2=\"{Width - Pad}\" y2=\"{Height - Pad}\"/>");
+        svg.Append(inv, $"<line class=\"axis\" x1=\"{Pad}\" y1=\"{Height - Label}\" x2=\"{Width - Pad}\" y2=\"{Height - Label}\"/>");
         for (var i = 0; i < c.Baseline.Length; i++)
         {
             if (double.IsFinite(c.Baseline[i]))
             {
-                svg.Append(inv, $"<circle class=\"baseline\" cx=\"{X(i):F1}\" cy=\"{Y(c.Baseline[i]):F1}\" r=\"4\"><title>seed {i + 1} baseline {ChangeFacts.Number(c.Baseline[i])}</title></circle>");
+                svg.Append(inv, $"<circle class=\"baseline\" cx=\"{X(i) - 4:F1}\" cy=\"{Y(c.Baseline[i]):F1}\" r=\"4\"><title>seed {i + 1} baseline {ChangeFacts.Number(c.Baseline[i])}</title></circle>");
             }
         }
 
@@ -111,11 +114,11 @@ internal sealed class ChangeModel(CommissioningRuntime runtime, ChangeRuns runs,
         {
             if (double.IsFinite(c.Candidate[i]))
             {
-                svg.Append(inv, $"<rect class=\"candidate\" x=\"{X(i) - 3.5:F1}\" y=\"{Y(c.Candidate[i]) - 3.5:F1}\" width=\"7\" height=\"7\"><title>seed {i + 1} candidate {ChangeFacts.Number(c.Candidate[i])}</title></rect>");
+                svg.Append(inv, $"<rect class=\"candidate\" x=\"{X(i) + 0.5:F1}\" y=\"{Y(c.Candidate[i]) - 3.5:F1}\" width=\"7\" height=\"7\"><title>seed {i + 1} candidate {ChangeFacts.Number(c.Candidate[i])}</title></rect>");
             }
         }
 
-        svg.Append(inv, $"<text x=\"{Pad}\" y=\"{Pad + 4}\" class=\"tick\">{ChangeFacts.Number(max)}</text><text x=\"{Pad}\" y=\"{Height - Pad - 2}\" class=\"tick\">{ChangeFacts.Number(min)}</text>");
+        svg.Append(inv, $"<text x=\"{Pad}\" y=\"11\" class=\"tick\">highest {ChangeFacts.Number(highest)}</text><text x=\"{Pad}\" y=\"{Height - 3}\" class=\"tick\">lowest {ChangeFacts.Number(lowest)}</text>");
         svg.Append("</svg>");
         return svg.ToString();
     }

@@ -36,8 +36,14 @@ export function wireChanges(root) {
 
   follow(
     box.dataset.changeLive,
-    ["change", "progress", "step"],
+    ["hello", "change", "progress", "step"],
     (type, e) => {
+      if (type === "hello") {
+        // Changed between the page's rendering and the connection (or while reconnecting): reload the parts.
+        const shown = root.querySelector("[data-testid=change-state]")?.textContent?.trim();
+        if (e.state && shown !== e.state) schedule();
+        return;
+      }
       if (type === "progress") {
         const bar = root.querySelector("[data-change-progress]");
         if (bar) bar.value = e.fraction ?? 0;
