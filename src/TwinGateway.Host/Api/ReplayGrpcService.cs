@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TwinGateway.Api.V1;
 using TwinGateway.Core.Twins;
 using TwinGateway.Gateway;
+using TwinGateway.Host.Telemetry;
 using TwinGateway.Telemetry;
 using TwinGateway.Telemetry.Recording;
 using TwinGateway.Telemetry.Replay;
@@ -21,27 +22,15 @@ internal sealed class ReplayGrpcService(TelemetryRecorder recorder, ITwinFactory
     public override async Task Replay(ReplayRequest request, IServerStreamWriter<ReplayUpdate> responseStream, ServerCallContext context)
     {
         var (from, to) = TelemetryRequests.ValidateRange(request.LineId, request.From, request.To);
-        if (!registry.TryGet(request.LineId, out var line))
+        ReplayOptions options;
+        try
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"no line '{request.LineId}' (lines: {string.Join(", ", registry.Lines.Select(l => l.Id))}); replay needs the line's definition"));
+            options = ReplayRuns.Plan(registry, gateway.Value, request.LineId, from, to, request.Speed, request.Seed, request.SignalIds, request.PlotPoints);
         }
-
-        if (request.Speed < 0 || double.IsNaN(request.Speed))
+        catch (ReplayRefusedException ex)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"speed {request.Speed} is not a positive factor (0 replays as fast as possible)"));
+            throw ToRpc(ex);
         }
-
-        var options = new ReplayOptions
-        {
-            Line = line.Definition,
-            From = TelemetryTime.FromUnixNanoseconds(from),
-            To = TelemetryTime.FromUnixNanoseconds(to),
-            Speed = request.Speed > 0 ? request.Speed : null,
-            Seed = request.Seed != 0 ? request.Seed : gateway.Value.TwinSeed,
-            Step = TimeSpan.FromMilliseconds(gateway.Value.StepMilliseconds),
-            Signals = request.SignalIds.Count == 0 ? null : [.. request.SignalIds],
-            PlotPoints = request.PlotPoints > 0 ? request.PlotPoints : 500,
-        };
 
         // Progress arrives on the replay's thread; the newest one wins, so a slow client never slows the replay.
         var updates = Channel.CreateBounded<ReplayProgress>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -50,7 +39,7 @@ internal sealed class ReplayGrpcService(TelemetryRecorder recorder, ITwinFactory
         {
             try
             {
-                return await TelemetryReplayer.RunAsync(recorder, twins, options, progress, time, context.CancellationToken).ConfigureAwait(false);
+                return await ReplayRuns.RunAsync(recorder, twins, options, progress, time, context.CancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -68,21 +57,21 @@ internal sealed class ReplayGrpcService(TelemetryRecorder recorder, ITwinFactory
         {
             report = await run.ConfigureAwait(false);
         }
-        catch (ReplayException ex)
+        catch (ReplayRefusedException ex)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
-        }
-        catch (ArgumentException ex)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
-        }
-        catch (TelemetryStoreException ex)
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+            throw ToRpc(ex);
         }
 
         await responseStream.WriteAsync(new ReplayUpdate { Report = ReplayReports.ToProto(report) }, context.CancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A refused or failed replay as its status code, with its message.</summary>
+    private static RpcException ToRpc(ReplayRefusedException ex) => new(new Status(ex.Kind switch
+    {
+        ReplayFailure.NotFound => StatusCode.NotFound,
+        ReplayFailure.Unavailable => StatusCode.Unavailable,
+        _ => StatusCode.InvalidArgument,
+    }, ex.Message));
 
     private static ApiReplayProgress ToProto(ReplayProgress p) => new()
     {

@@ -48,6 +48,8 @@ internal static class WebWiring
                 }
             });
         services.AddSingleton<RpcRolePageFilter>();
+        services.AddSingleton<ReplayJobs>();
+        services.AddSingleton<ChangeRuns>();
 
         // Cookie keys in the data folder, so a session survives a restart of the gateway.
         services.AddDataProtection().SetApplicationName("TwinGateway");
