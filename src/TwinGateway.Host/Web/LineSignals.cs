@@ -28,17 +28,38 @@ internal static class LineSignals
     }
 
     /// <summary>
-    /// The plots a line page opens with: the first <see cref="DefaultPlots"/> measurements the twin compares (a nominal
-    /// range and a tolerance), skipping setpoints, state codes and counters, whose plots are steps, not curves.
+    /// The plots a line page opens with: <see cref="DefaultPlots"/> measurements the twin compares (a nominal range and a
+    /// tolerance) that move with production (motor currents, followed setpoints, temperatures, axes), at most one per
+    /// station so the page shows the line and not one machine; then any other compared measurement. Setpoints, state
+    /// codes and counters are left out: their plots are steps, not curves.
     /// </summary>
     public static IReadOnlyList<string> Defaults(LineDefinition line)
     {
         ArgumentNullException.ThrowIfNull(line);
-        return [.. line.Signals
+        var candidates = line.Signals
             .Where(s => s.DataType.IsNumeric() && s.NominalRange is not null && SignalComparison.IsComparable(s)
-                && s.Model is not (SetpointModel or StationStateModel or PartCountModel or RobotProgramModel))
-            .Take(DefaultPlots)
-            .Select(s => s.Id)];
+                && s.Model is not (SetpointModel or StationStateModel or PartCountModel or RobotProgramModel or ConstantModel))
+            .OrderBy(s => s.Model switch
+            {
+                MotorCurrentModel => 0,
+                FollowModel => 1,
+                TemperatureModel => 2,
+                AxisPositionModel => 3,
+                _ => 4,
+            })
+            .ToArray();
+        var chosen = new List<string>();
+        var stations = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in candidates)
+        {
+            if (chosen.Count < DefaultPlots && stations.Add(s.StationId ?? "line"))
+            {
+                chosen.Add(s.Id);
+            }
+        }
+
+        chosen.AddRange(candidates.Select(s => s.Id).Where(id => !chosen.Contains(id)).Take(DefaultPlots - chosen.Count));
+        return [.. line.Signals.Select(s => s.Id).Where(chosen.Contains)];
     }
 
     /// <summary>The stations no part flows on from: where parts leave the line.</summary>

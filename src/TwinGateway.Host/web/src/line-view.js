@@ -17,6 +17,16 @@ function stateName(code) {
   return code === null || code === undefined || !Number.isFinite(code) ? "unknown" : STATES[Math.trunc(code)] ?? "unknown";
 }
 
+/** Draws a live series over the whole window that ends at its newest point (so 2 minutes show even while it fills). */
+function showWindow(plot, series) {
+  const x = series.cols[0];
+  plot.setData(series.cols, x.length === 0);
+  if (x.length > 0) {
+    const end = x[x.length - 1];
+    plot.setScale("x", { min: end - WINDOW_MS / 1000, max: end });
+  }
+}
+
 class LinePage {
   constructor(root, page) {
     this.root = root;
@@ -137,7 +147,7 @@ class LinePage {
       q.set("to", new Date(this.range.to).toISOString());
     }
     // Keep the commas readable in shared links.
-    history.replaceState(null, "", `${location.pathname}?${q.toString().replace(/%2C/g, ",")}`);
+    history.replaceState(null, "", `${location.pathname}?${q.toString().replace(/%2C/g, ",").replace(/%3A/g, ":")}`);
   }
 
   say(text) {
@@ -162,6 +172,7 @@ class LinePage {
       return;
     }
     this.say("connecting…");
+    if (this.drift) delete this.drift.fig.dataset.mode;
     const tolerances = new Map(ids.map((id) => [id, Number(this.catalog.get(id)?.tolerance || 0)]));
     let order = ids;
     this.stopLive = follow(`${this.liveUrl}?ids=${ids.map(encodeURIComponent).join(",")}`, ["meta", "points"], (type, data) => {
@@ -209,13 +220,13 @@ class LinePage {
     if (!this.range) {
       for (const entry of this.plots.values()) {
         entry.series.trim();
-        entry.plot?.setData(entry.series.cols);
+        if (entry.plot) showWindow(entry.plot, entry.series);
         entry.fig.dataset.points = String(entry.series.length);
       }
     }
     if (this.drift) {
       this.drift.series.trim();
-      this.drift.plot.setData(this.drift.series.cols);
+      showWindow(this.drift.plot, this.drift.series);
       this.drift.fig.dataset.points = String(this.drift.series.length);
     }
   }
@@ -255,6 +266,7 @@ class LinePage {
       return;
     }
     this.say(`loading ${localTime(from)} to ${localTime(to)}…`);
+    if (this.drift) this.drift.fig.dataset.mode = "live-only";
     const width = Math.max(...[...this.plots.values()].map((e) => e.canvas.clientWidth || 600));
     try {
       const data = await fetchHistory(this.historyUrl, ids, from, to, width);

@@ -32,7 +32,7 @@ function followWidth(plot, container, height) {
  * is called when the user drags across the plot (drag-to-zoom).
  */
 export function signalPlot(container, { unit = "", mode = "live", height = 200, onSelect, mark } = {}) {
-  const bandLabel = mode === "live" ? "expected ± tolerance" : "real min..max";
+  const [bandHigh, bandLow] = mode === "live" ? ["expected + tolerance", "expected − tolerance"] : ["real max", "real min"];
   const realLabel = mode === "live" ? "real" : "real (mean)";
   const expectedLabel = mode === "live" ? "expected" : "expected (mean)";
   const opts = {
@@ -45,8 +45,8 @@ export function signalPlot(container, { unit = "", mode = "live", height = 200, 
       {},
       { label: realLabel, stroke: REAL, width: 2, spanGaps: false },
       { label: expectedLabel, stroke: EXPECTED, width: 2, dash: [6, 4], spanGaps: false },
-      { label: bandLabel, stroke: "rgba(179, 89, 0, 0.35)", width: 1, spanGaps: false },
-      { label: `${bandLabel} (low)`, stroke: "rgba(179, 89, 0, 0.35)", width: 1, spanGaps: false, show: true },
+      { label: bandHigh, stroke: "rgba(179, 89, 0, 0.35)", width: 1, spanGaps: false },
+      { label: bandLow, stroke: "rgba(179, 89, 0, 0.35)", width: 1, spanGaps: false },
     ],
     bands: [{ series: [3, 4], fill: BAND }],
     hooks: {},
@@ -169,10 +169,21 @@ export function historyData(series) {
  * with a vertical marker at data-mark. Each plot is a figure data-testid="history-plot" data-signal with data-points.
  */
 export function wireHistoryPlots(root) {
-  for (const host of root.querySelectorAll("[data-history-plot]")) {
-    if (host.dataset.wired) continue;
-    host.dataset.wired = "1";
-    void loadHistoryPlot(host);
+  const wire = (scope) => {
+    const hosts = scope.matches?.("[data-history-plot]") ? [scope] : [...scope.querySelectorAll("[data-history-plot]")];
+    for (const host of hosts) {
+      if (host.dataset.wired) continue;
+      host.dataset.wired = "1";
+      void loadHistoryPlot(host);
+    }
+  };
+  wire(root);
+  // A page may add such elements later (an alert row opened by its script): they are wired when they appear.
+  const body = root.body ?? root;
+  if (typeof MutationObserver !== "undefined" && body) {
+    new MutationObserver((changes) => {
+      for (const c of changes) for (const n of c.addedNodes) if (n.nodeType === 1) wire(n);
+    }).observe(body, { childList: true, subtree: true });
   }
 }
 
