@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using TwinGateway.Core.Lines;
 using TwinGateway.Core.Twins;
 using TwinGateway.Gateway;
@@ -82,6 +81,11 @@ internal sealed partial class LineSignalStream(LineRuntime line, SignalDefinitio
         catch (IOException) when (httpContext.RequestAborted.IsCancellationRequested)
         {
             // A write that raced the page's going away.
+        }
+        catch (IOException ex)
+        {
+            // The connection broke before the server noticed the page leave: the stream ends, and says why.
+            LineEvents.StreamFailed(log, line.Id, "signals", ex.Message);
         }
         finally
         {
