@@ -62,6 +62,6 @@ internal static partial class LineEvents
 
     public static long UnixMs(DateTime utc) => (utc.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
 
-    [LoggerMessage(EventId = 4460, Level = LogLevel.Warning, Message = "Web console: the {Stream} stream of line {Line} stopped: {Reason}")]
+    [LoggerMessage(EventId = 4450, Level = LogLevel.Warning, Message = "Web console: the {Stream} stream of line {Line} stopped: {Reason}")]
     public static partial void StreamFailed(ILogger logger, string line, string stream, string reason);
 }
