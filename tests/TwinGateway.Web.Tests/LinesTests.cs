@@ -41,6 +41,12 @@ public sealed class LinesTests(BrowserFixture browser, ITestOutputHelper output)
         var before = await PointsAsync(plot);
         await EventuallyAsync(async () => await PointsAsync(plot) > before + 5, "the first plot drew new points (live)", 20);
         await Assertions.Expect(page.GetByTestId("live-status")).ToContainTextAsync("live");
+
+        // Every signal of the line is in the live table, and the values move.
+        Assert.Equal(191, await page.GetByTestId("value-row").CountAsync());
+        var current = page.Locator("[data-testid='value-row'][data-signal='infeed.motorCurrent'] [data-real]");
+        var first = await current.TextContentAsync();
+        await EventuallyAsync(async () => await current.TextContentAsync() != first, "the table's motor current changed live", 20);
         await ScreenshotAsync(page, "line-live");
         Assert.DoesNotContain(ConsoleMessages, m => m.StartsWith("page error", StringComparison.Ordinal));
     }

@@ -21,6 +21,7 @@ internal static class LineLiveEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/live/lines/{id}/signals", Signals).RequireRpc("LineService/WatchSignals");
+        app.MapGet("/live/lines/{id}/values", Values).RequireRpc("LineService/ReadSignals");
         app.MapGet("/live/lines/{id}/drift", Drift).RequireRpc("DriftService/GetDriftStatus");
         app.MapGet("/data/lines/{id}/history", History).RequireRpc("TelemetryService/QueryRange");
     }
@@ -35,6 +36,11 @@ internal static class LineLiveEndpoints
         var (signals, problem) = ParseSignals(line, ids, "ids");
         return problem is not null ? BadRequest(problem) : new LineSignalStream(line, signals, time, loggers.CreateLogger("TwinGateway.Host.Web.Lines"));
     }
+
+    private static IResult Values(string id, LineRegistry registry, TimeProvider time, ILoggerFactory loggers) =>
+        registry.TryGet(id, out var line)
+            ? new LineValuesStream(line, time, loggers.CreateLogger("TwinGateway.Host.Web.Lines"))
+            : UnknownLine(registry, id);
 
     private static IResult Drift(string id, LineRegistry registry, DriftRuntime drift, ILoggerFactory loggers)
     {

@@ -37,6 +37,9 @@ internal sealed class LineModel(LineRegistry registry, DriftRuntime drift) : Pag
     /// <summary>Signal ids of the URL that the line does not have or cannot plot, to say so.</summary>
     public IReadOnlyList<string> Ignored { get; private set; } = [];
 
+    /// <summary>Every signal of the line with its value now, for the live table (updated by <c>/live/lines/{id}/values</c>).</summary>
+    public IReadOnlyList<SignalRow> AllSignals { get; private set; } = [];
+
     public string? From { get; private set; }
 
     public string? To { get; private set; }
@@ -99,6 +102,10 @@ internal sealed class LineModel(LineRegistry registry, DriftRuntime drift) : Pag
             var snapshot = code is not null && line.TryGetSignal(code.Id, out var state) ? state.Snapshot : null;
             return new StationRow(s, code?.Id, LineSignals.StateName(snapshot?.Real), LineSignals.StateName(snapshot?.Expected));
         })];
+        AllSignals = [.. definition.Signals.Select((s, i) => new SignalRow(i, s,
+            line.TryGetSignal(s.Id, out var state) ? state.Snapshot : null,
+            SignalComparison.IsComparable(s) ? SignalComparison.Tolerance(s) : null,
+            LineSignals.IsPlottable(s) && !Plotted.Contains(s) ? PageUrl(line.Id, Plotted.Select(p => p.Id).Append(s.Id).Take(LineSignals.MaxPlots), From, To) : null))];
         HasDrift = drift.Monitor.Get(line.Id) is not null;
         Health = LineHealthReport.Of(line);
         SignalsJson = JsonSerializer.Serialize(plottable.Select(s => new
@@ -129,6 +136,17 @@ internal sealed class LineModel(LineRegistry registry, DriftRuntime drift) : Pag
 
     private static bool TryIso(string? text, out DateTimeOffset time) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
+}
+
+/// <summary>A row of the all-signals table: the signal's position in the definition (the live stream's key), its value now, its tolerance when the twin's value can be compared, and the link that adds its plot.</summary>
+internal sealed record SignalRow(int Index, SignalDefinition Signal, SignalSnapshot? Now, double? Tolerance, string? PlotUrl)
+{
+    public static string Number(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("G5", CultureInfo.InvariantCulture) : "";
+
+    /// <summary>|real - expected| as a multiple of the tolerance ("0.42x"); empty when either is missing or the signal is not compared.</summary>
+    public string Deviation => Tolerance is > 0 && Now is { Real: { } r, Expected: { } e } ? (Math.Abs(r - e) / Tolerance.Value).ToString("0.00", CultureInfo.InvariantCulture) + "\u00d7" : "";
+
+    public bool OutOfTolerance => Tolerance is > 0 && Now is { Real: { } r, Expected: { } e } && Math.Abs(r - e) > Tolerance.Value;
 }
 
 /// <summary>A station's row in the plain list beside the diagram.</summary>

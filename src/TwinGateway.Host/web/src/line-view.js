@@ -11,6 +11,49 @@ export function wireLinePages(root) {
   wireHistoryPlots(root);
   const page = root.querySelector("[data-line-page]");
   if (page) new LinePage(root, page);
+  const table = root.querySelector("[data-values-table]");
+  if (table) wireValuesTable(table);
+}
+
+/** The table of every signal: rows keyed by the signal's index, cells updated from /live/lines/{id}/values twice a second. */
+function wireValuesTable(table) {
+  const rows = new Map();
+  for (const tr of table.tBodies[0].rows) {
+    rows.set(Number(tr.dataset.index), {
+      tr,
+      real: tr.querySelector("[data-real]"),
+      expected: tr.querySelector("[data-expected]"),
+      apart: tr.querySelector("[data-apart]"),
+      status: tr.querySelector("[data-status]"),
+      tolerance: tr.dataset.tolerance ? Number(tr.dataset.tolerance) : NaN,
+    });
+  }
+  const num = (v) => (v === null || v === undefined ? "" : String(Number(Number(v).toPrecision(5))));
+  let pending = null;
+  const apply = () => {
+    const batch = pending;
+    pending = null;
+    for (const [i, real, expected, status] of batch) {
+      const row = rows.get(i);
+      if (!row) continue;
+      row.real.textContent = num(real);
+      row.expected.textContent = num(expected);
+      row.status.textContent = status;
+      const apart = real !== null && expected !== null && row.tolerance > 0 ? Math.abs(real - expected) / row.tolerance : NaN;
+      const out = apart > 1;
+      row.apart.textContent = Number.isFinite(apart) ? `${apart.toFixed(2)}\u00d7${out ? " out" : ""}` : "";
+      row.tr.classList.toggle("out", out);
+    }
+  };
+  follow(`/live/lines/${encodeURIComponent(table.dataset.line)}/values`, ["values"], (_, data) => {
+    // Cells change in one frame; a hidden tab keeps only the newest values.
+    pending = pending ? pending.concat(data.v) : data.v;
+    if (document.hidden) {
+      apply();
+    } else {
+      requestAnimationFrame(() => pending && apply());
+    }
+  });
 }
 
 function stateName(code) {
