@@ -83,8 +83,10 @@ internal sealed partial class RpcRolePageFilter(ILogger<RpcRolePageFilter> log) 
             return;
         }
 
-        var rpc = context.HandlerMethod?.MethodInfo.GetCustomAttributes(typeof(ForRpcAttribute), false).OfType<ForRpcAttribute>().FirstOrDefault()?.Rpc
-            ?? context.HandlerInstance.GetType().GetCustomAttributes(typeof(ForRpcAttribute), true).OfType<ForRpcAttribute>().FirstOrDefault()?.Rpc;
+        // A handler that acts (POST) must name its own RPC: it never inherits the page's, which is the right to look.
+        var own = context.HandlerMethod?.MethodInfo.GetCustomAttributes(typeof(ForRpcAttribute), false).OfType<ForRpcAttribute>().FirstOrDefault()?.Rpc;
+        var reads = Microsoft.AspNetCore.Http.HttpMethods.IsGet(context.HttpContext.Request.Method) || Microsoft.AspNetCore.Http.HttpMethods.IsHead(context.HttpContext.Request.Method);
+        var rpc = own ?? (reads ? PageRpc(context.HandlerInstance.GetType()) : null);
         if (rpc is null)
         {
             Undeclared(log, context.ActionDescriptor.RelativePath);
@@ -102,6 +104,10 @@ internal sealed partial class RpcRolePageFilter(ILogger<RpcRolePageFilter> log) 
 
         await next().ConfigureAwait(false);
     }
+
+    /// <summary>The RPC a page class declares for looking at it, or null.</summary>
+    internal static string? PageRpc(Type page) =>
+        page.GetCustomAttributes(typeof(ForRpcAttribute), true).OfType<ForRpcAttribute>().FirstOrDefault()?.Rpc;
 
     private static ViewResult Refused(PageHandlerExecutingContext context, string reason)
     {
