@@ -106,6 +106,21 @@ internal static class WebWiring
             headers["Referrer-Policy"] = "same-origin";
             await next(context).ConfigureAwait(false);
         });
+        app.Use(async (context, next) =>
+        {
+            // A live stream (server-sent events) ends when the gateway stops, so an open page never holds a shutdown
+            // until Kestrel's timeout: its RequestAborted also fires on ApplicationStopping.
+            if (!context.Request.Path.StartsWithSegments("/live"))
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var ends = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            context.RequestAborted = ends.Token;
+            await next(context).ConfigureAwait(false);
+        });
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
