@@ -43,6 +43,12 @@ public sealed class GatewayOptions
     /// </summary>
     public string ApiUrl { get; set; } = "http://127.0.0.1:5080";
 
+    /// <summary>
+    /// Whether <see cref="ApiUrl"/> may be plain http on a loopback address (tokens cross no network there). Plain http on
+    /// any other address is always refused: use https (Gateway:Tls).
+    /// </summary>
+    public bool AllowLoopbackHttp { get; set; } = true;
+
     /// <summary>Serve the web console on <see cref="ApiUrl"/> (on by default; off leaves gRPC alone on the port).</summary>
     public bool WebConsole { get; set; } = true;
 
@@ -94,6 +100,13 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         {
             problems.Add($"Gateway:ApiUrl '{options.ApiUrl}' is not an http(s) URL");
         }
+        else if (api.Scheme == "http" && !(options.AllowLoopbackHttp && IsLoopback(api)))
+        {
+            problems.Add($"Gateway:ApiUrl '{options.ApiUrl}' is plain http "
+                + (IsLoopback(api) ? "and Gateway:AllowLoopbackHttp is false" : "on an address other than loopback, where API tokens and passwords would cross the network in clear")
+                + $": use https (https://{api.Authority}), with a certificate in Gateway:Tls:CertificateFile (+ Gateway:Tls:KeyFile, PEM or PFX) "
+                + "or, without one, a self-signed certificate the gateway creates in <data folder>/tls/ (clients then pass `--ca` with its gateway.crt)");
+        }
 
         if (!string.IsNullOrEmpty(options.HealthUrl)
             && (!Uri.TryCreate(options.HealthUrl, UriKind.Absolute, out var health) || health.Scheme is not ("http" or "https")))
@@ -110,5 +123,13 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>localhost or a loopback address (127.0.0.0/8, ::1); never a wildcard or another name.</summary>
+    public static bool IsLoopback(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return url.IsLoopback && url.Host is not ("*" or "+")
+            && (string.Equals(url.Host, "localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(url.Host.Trim('[', ']'), out _));
     }
 }

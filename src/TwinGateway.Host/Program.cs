@@ -3,6 +3,7 @@ using TwinGateway.Host.Cli;
 
 var root = new RootCommand("TwinGateway: digital-twin integration gateway for factory lines (OPC UA, twin validation, replay, drift). Without a command it runs the gateway.");
 RunCommand.AddOptions(root);
+root.Options.Add(GatewayCalls.Ca);
 root.SetAction(RunCommand.RunAsync);
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(LinesCommands.Create());

@@ -15,6 +15,8 @@ using TwinGateway.Host.Api;
 using TwinGateway.Host.Commissioning;
 using TwinGateway.Host.Drift;
 using TwinGateway.Host.Identity;
+using TwinGateway.Host.Secrets;
+using TwinGateway.Host.Security;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.Host.Web;
 using TwinGateway.PlcSim;
@@ -37,6 +39,7 @@ internal static class GatewayHost
         var settingsFiles = AddSettingsFiles(builder.Configuration);
         builder.Configuration.AddEnvironmentVariables("TWINGW_");
         builder.Configuration.AddInMemoryCollection(overrides);
+        var secrets = builder.Configuration.AddTwinGatewaySecrets();
         builder.AddTwinGatewayLogging();
         builder.Services.AddSingleton(time);
         builder.AddTwinGatewayLines();
@@ -73,6 +76,9 @@ internal static class GatewayHost
         }
 
         app.MapTwinGatewayApi();
+        secrets.Log(log);
+        app.Services.GetRequiredService<JwtCallers>().LogSettings();
+        app.Services.GetService<TlsCertificate>()?.Log(log);
         HostLog.Settings(log, settingsFiles.Count == 0 ? "none (built-in defaults only)" : string.Join(", ", settingsFiles));
         return app;
     }
@@ -88,6 +94,7 @@ internal static class GatewayHost
         var gateway = Validated<GatewayOptions>(services, problems);
         Validated<TelemetryOptions>(services, problems);
         Validated<DriftOptions>(services, problems);
+        Validated<JwtOptions>(services, problems);
         if (gateway is not null)
         {
             problems.AddRange(services.GetRequiredService<LineConfiguration>().Problems);
@@ -191,22 +198,28 @@ internal static class GatewayHost
         var healthUrl = builder.Configuration[$"{GatewayOptions.Section}:{nameof(GatewayOptions.HealthUrl)}"] ?? defaults.HealthUrl;
         var web = WebConsoleOn(builder.Configuration);
         var multiplexer = web && apiUrl.StartsWith("http:", StringComparison.OrdinalIgnoreCase) ? new CleartextMultiplexer() : null;
+        var tls = LoadTlsCertificate(builder.Configuration, apiUrl, healthUrl);
+        if (tls is not null)
+        {
+            builder.Services.AddSingleton(tls);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (multiplexer is not null)
             {
                 multiplexer.DeleteSocket();
                 kestrel.ListenUnixSocket(multiplexer.SocketPath, listen => listen.Protocols = HttpProtocols.Http1);
-                Listen(kestrel, apiUrl, HttpProtocols.Http2, listen => listen.Use(multiplexer.Middleware));
+                Listen(kestrel, apiUrl, HttpProtocols.Http2, tls, listen => listen.Use(multiplexer.Middleware));
             }
             else
             {
-                Listen(kestrel, apiUrl, web ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2);
+                Listen(kestrel, apiUrl, web ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2, tls);
             }
 
             if (!string.IsNullOrEmpty(healthUrl))
             {
-                Listen(kestrel, healthUrl, HttpProtocols.Http1);
+                Listen(kestrel, healthUrl, HttpProtocols.Http1, tls);
             }
         });
         if (multiplexer is not null)
@@ -220,8 +233,24 @@ internal static class GatewayHost
         builder.Services.AddGrpcHealthChecks();
     }
 
+    /// <summary>
+    /// The certificate of the https endpoints (Gateway:Tls, else the self-signed one in the data folder); null when
+    /// neither URL is https.
+    /// </summary>
+    private static TlsCertificate? LoadTlsCertificate(ConfigurationManager configuration, string apiUrl, string? healthUrl)
+    {
+        if (!apiUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase) && healthUrl?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            return null;
+        }
+
+        var options = configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new TlsOptions();
+        var dataFolder = configuration[$"{TelemetryOptions.Section}:{nameof(TelemetryOptions.DataFolder)}"];
+        return TlsCertificates.Load(options, string.IsNullOrWhiteSpace(dataFolder) ? new TelemetryOptions().DataFolder : dataFolder, apiUrl, TimeProvider.System);
+    }
+
     /// <summary>Listens where <paramref name="url"/> says; an invalid URL is left to the options validation, which names it.</summary>
-    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, Action<ListenOptions>? more = null)
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, TlsCertificate? tls, Action<ListenOptions>? more = null)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
@@ -232,9 +261,9 @@ internal static class GatewayHost
         {
             listen.Protocols = protocols;
             more?.Invoke(listen);
-            if (uri.Scheme == "https")
+            if (uri.Scheme == "https" && tls is not null)
             {
-                listen.UseHttps();
+                listen.UseHttps(tls.Certificate);
             }
         }
 

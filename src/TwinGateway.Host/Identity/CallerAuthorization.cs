@@ -12,7 +12,7 @@ namespace TwinGateway.Host.Identity;
 /// four call kinds, and the refusals must be gRPC statuses with messages (Unauthenticated, PermissionDenied) that say
 /// what to do, where ASP.NET Core's challenge and forbid produce bare statuses.
 /// </summary>
-internal sealed class CallerAuthorization(IUserStore users, ILogger<CallerAuthorization> log) : Interceptor
+internal sealed class CallerAuthorization(IUserStore users, JwtCallers jwt, ILogger<CallerAuthorization> log) : Interceptor
 {
     private const string BearerScheme = "Bearer ";
 
@@ -60,6 +60,48 @@ internal sealed class CallerAuthorization(IUserStore users, ILogger<CallerAuthor
         }
 
         var token = header.StartsWith(BearerScheme, StringComparison.OrdinalIgnoreCase) ? header[BearerScheme.Length..].Trim() : header.Trim();
+        var identity = jwt.Enabled && JwtCallers.LooksLikeJwt(token)
+            ? await JwtCallerAsync(token, context).ConfigureAwait(false)
+            : await TokenUserAsync(token, context).ConfigureAwait(false);
+        if (!RpcRoles.TryGetAllowed(method, out var allowed))
+        {
+            AuthorizationLog.NoRolesDeclared(log, method);
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                $"{method} has no roles declared, so nobody may call it (a programming error in the gateway, reported in its log)"));
+        }
+
+        if (!RpcRoles.Permits(allowed, identity))
+        {
+            var needed = string.Join(", ", allowed.Select(r => r.ToText()));
+            var has = identity.Roles.IsEmpty ? "none" : string.Join(", ", identity.Roles.Select(r => r.ToText()));
+            AuthorizationLog.Denied(log, method, identity.Name, has);
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                $"{method} needs one of the roles {needed}; user '{identity.Name}' has {has}"
+                + (identity.Roles.IsEmpty && jwt.Enabled ? $" (a JWT's roles are read from its claim '{jwt.RoleClaim}')" : "")));
+        }
+
+        CallerIdentity.Set(context, identity);
+    }
+
+    /// <summary>The caller of a JWT bearer token from the plant's identity provider.</summary>
+    private async Task<UserIdentity> JwtCallerAsync(string token, ServerCallContext context)
+    {
+        var verdict = await jwt.ValidateAsync(token, context.CancellationToken).ConfigureAwait(false);
+        if (verdict.Caller is { } caller)
+        {
+            return caller;
+        }
+
+        JwtLog.Refused(log, context.Method, context.Peer, verdict.Refusal!);
+        throw new RpcException(verdict.ProviderUnreachable
+            ? new Status(StatusCode.Unavailable, $"the gateway cannot check JWT bearer tokens now: {verdict.Refusal}")
+            : new Status(StatusCode.Unauthenticated, $"the JWT bearer token is refused: {verdict.Refusal}; get a new one from the identity provider"));
+    }
+
+    /// <summary>The user of one of the gateway's own API tokens.</summary>
+    private async Task<UserIdentity> TokenUserAsync(string token, ServerCallContext context)
+    {
+        var method = context.Method;
         UserRecord? user;
         try
         {
@@ -77,24 +119,7 @@ internal sealed class CallerAuthorization(IUserStore users, ILogger<CallerAuthor
             throw new RpcException(new Status(StatusCode.Unauthenticated, $"the API token is not valid (unknown, mistyped or its user was removed): {HowToGetOne}"));
         }
 
-        var identity = user.ToIdentity();
-        if (!RpcRoles.TryGetAllowed(method, out var allowed))
-        {
-            AuthorizationLog.NoRolesDeclared(log, method);
-            throw new RpcException(new Status(StatusCode.PermissionDenied,
-                $"{method} has no roles declared, so nobody may call it (a programming error in the gateway, reported in its log)"));
-        }
-
-        if (!RpcRoles.Permits(allowed, identity))
-        {
-            var needed = string.Join(", ", allowed.Select(r => r.ToText()));
-            var has = string.Join(", ", identity.Roles.Select(r => r.ToText()));
-            AuthorizationLog.Denied(log, method, identity.Name, has);
-            throw new RpcException(new Status(StatusCode.PermissionDenied,
-                $"{method} needs one of the roles {needed}; user '{identity.Name}' has {has}"));
-        }
-
-        CallerIdentity.Set(context, identity);
+        return user.ToIdentity();
     }
 }
 

@@ -13,6 +13,9 @@ internal static class IdentityWiring
         builder.Services.AddSingleton<IUserStore>(sp => SqliteUserStore.Open(
             Path.GetFullPath(sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.DataFolder),
             sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>();
+        builder.Services.AddSingleton<JwtCallers>();
         builder.Services.AddSingleton<CallerAuthorization>();
         builder.Services.Configure<GrpcServiceOptions>(grpc => grpc.Interceptors.Add<CallerAuthorization>());
     }
