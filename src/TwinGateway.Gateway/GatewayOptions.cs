@@ -96,7 +96,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             problems.Add($"Gateway:KeepAliveSeconds is {options.KeepAliveSeconds}; it must be 0.1..600");
         }
 
-        if (!Uri.TryCreate(options.ApiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
+        // Kestrel's wildcard hosts (http://*:5080, http://+:5080) mean every address.
+        var apiUrl = options.ApiUrl?.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
+        if (!Uri.TryCreate(apiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
         {
             problems.Add($"Gateway:ApiUrl '{options.ApiUrl}' is not an http(s) URL");
         }

@@ -91,6 +91,8 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
                 Port = _options.Port ?? PortOf(Controller.EndpointUrl),
                 ApplicationUri = $"urn:twingateway:plc-sim:{line.Id}:{Controller.Id}",
                 ApplicationName = $"TwinGateway simulated PLC {Controller.Id} of line {line.Id}",
+                Authenticator = _options.Users,
+                AllowAnonymous = _options.Users is null,
             },
             _time,
             factory);

@@ -23,4 +23,7 @@ public sealed record SimulatedPlcOptions
 
     /// <summary>Simulated time per step; the PLC steps in real time, so this is also its update period.</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Who may log in (user name and password); null lets anyone in anonymously, as a PLC without users.</summary>
+    public TwinGateway.OpcUa.Server.IUserAuthenticator? Users { get; init; }
 }

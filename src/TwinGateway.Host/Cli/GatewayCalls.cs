@@ -92,7 +92,7 @@ internal static class GatewayCalls
         {
             return await body(invoker).ConfigureAwait(false);
         }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && (refusal.Reason is not null || IsTlsFailure(ex.Status.DebugException)))
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal && (refusal.Reason is not null || IsTlsFailure(ex.Status.DebugException)))
         {
             await Console.Error.WriteLineAsync($"error: the gateway at {server} presented a certificate this client does not trust ({refusal.Reason ?? ex.Status.DebugException?.Message}): "
                 + $"pass --ca FILE (or set {CaVariable}) with the gateway's certificate (a self-signed one is tls/gateway.crt in the gateway's data folder) "
