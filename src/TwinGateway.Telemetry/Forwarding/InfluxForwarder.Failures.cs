@@ -85,6 +85,15 @@ public sealed partial class InfluxForwarder
         return new Failure(ex.GetType().Name, $"Writing to InfluxDB at {url} failed: {ex.Message}", NeedsAction: false, null);
     }
 
+    /// <summary>
+    /// A server or proxy may echo the request's Authorization header in its error body (seen in SecretsTests with a
+    /// server that does): the token never reaches a log line or a status message.
+    /// </summary>
+    private Failure Redacted(Failure failure) =>
+        string.IsNullOrEmpty(_options.Token) || !failure.Message.Contains(_options.Token, StringComparison.Ordinal)
+            ? failure
+            : failure with { Message = failure.Message.Replace(_options.Token, "<the token>", StringComparison.Ordinal) };
+
     private static string Said(string serverMessage) => serverMessage.Length > 0 ? $"; the server said: {serverMessage}" : "";
 
     private static string ServerMessage(HttpException http)

@@ -198,7 +198,7 @@ public sealed partial class InfluxForwarder : IDisposable
             }
             catch (Exception ex) when (ex is InfluxException or HttpRequestException or IOException or TimeoutException or OperationCanceledException)
             {
-                var error = OnFailure(Classify(ex), LagOf(batch[0].Sample, _time.GetUtcNow()));
+                var error = OnFailure(Redacted(Classify(ex)), LagOf(batch[0].Sample, _time.GetUtcNow()));
                 return new ForwardResult(ForwardOutcome.Failed, points, batches, mark, error);
             }
 
