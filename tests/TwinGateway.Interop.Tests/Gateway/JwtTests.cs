@@ -48,7 +48,7 @@ public sealed class JwtTests : IAsyncLifetime
         await _gateway.DisposeAsync();
     }
 
-    private string Token(RSA? key = null, string audience = Audience, DateTime? expires = null, object? roles = null, bool withRoles = true, string user = "alice")
+    private string Token(RSA? key = null, string audience = Audience, DateTime? expires = null, object? roles = null, bool withRoles = true, string user = "alice", string? keyId = null)
     {
         var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object> { ["preferred_username"] = user, ["sub"] = "id-" + user };
@@ -66,7 +66,7 @@ public sealed class JwtTests : IAsyncLifetime
             NotBefore = end.AddMinutes(-20),
             Expires = end,
             Claims = claims,
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(key ?? _providerKey), SecurityAlgorithms.RsaSha256),
+            SigningCredentials = new SigningCredentials(new RsaSecurityKey(key ?? _providerKey) { KeyId = keyId }, SecurityAlgorithms.RsaSha256),
         });
     }
 
@@ -179,6 +179,106 @@ public sealed class JwtTests : IAsyncLifetime
         Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches));
         Assert.True(walked >= 12 * Roles.All.Count, $"only {walked} calls walked over {methods.Count} methods");
         Assert.Contains(_gateway.Log.Entries, e => e.Id.Id == 4412 && e.Message.Contains("jwt-viewer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_an_authority_the_keys_and_issuer_come_from_its_discovery_document()
+    {
+        var parameters = _providerKey.ExportParameters(false);
+        using var authority = new DiscoveryAuthority(Issuer, $$"""{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"plant-1","n":"{{Base64UrlEncoder.Encode(parameters.Modulus)}}","e":"{{Base64UrlEncoder.Encode(parameters.Exponent)}}"}]}""");
+        await using var gateway = new GatewayUnderTest();
+        await gateway.StartAsync(gateway.DemoYaml, settings: new Dictionary<string, string?>
+        {
+            ["Identity:Jwt:Authority"] = authority.Url,
+            ["Identity:Jwt:RequireHttpsMetadata"] = "false",
+            ["Identity:Jwt:Audience"] = Audience,
+        });
+        using var forger = RSA.Create(2048);
+
+        var me = await new UserService.UserServiceClient(gateway.CallInvokerFor(Token(keyId: "plant-1", roles: new[] { "engineer" }))).WhoAmIAsync(new WhoAmIRequest());
+        var forged = await Assert.ThrowsAsync<RpcException>(() =>
+            new UserService.UserServiceClient(gateway.CallInvokerFor(Token(key: forger, keyId: "plant-1"))).WhoAmIAsync(new WhoAmIRequest()).ResponseAsync);
+
+        Assert.Equal(["engineer"], me.Roles);
+        Assert.Contains("/.well-known/openid-configuration", authority.Requests);
+        Assert.Equal(StatusCode.Unauthenticated, forged.StatusCode);
+        Assert.Contains("signature does not verify", forged.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_authority_makes_jwt_calls_unavailable_not_unauthenticated()
+    {
+        await using var gateway = new GatewayUnderTest();
+        gateway.Log.Expect(4686);
+        await gateway.StartAsync(gateway.DemoYaml, settings: new Dictionary<string, string?>
+        {
+            ["Identity:Jwt:Authority"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["Identity:Jwt:RequireHttpsMetadata"] = "false",
+            ["Identity:Jwt:Audience"] = Audience,
+        });
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            new UserService.UserServiceClient(gateway.CallInvokerFor(Token())).WhoAmIAsync(new WhoAmIRequest()).ResponseAsync);
+        var own = await new UserService.UserServiceClient(gateway.CallInvoker!).WhoAmIAsync(new WhoAmIRequest());
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("cannot be reached", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(GatewayUnderTest.AdminName, own.Name);
+    }
+
+    /// <summary>An OpenID Connect authority on loopback: the discovery document and the key set, nothing else.</summary>
+    private sealed class DiscoveryAuthority : IDisposable
+    {
+        private readonly System.Net.HttpListener _listener = new();
+        private readonly Task _serving;
+
+        public DiscoveryAuthority(string issuer, string keys)
+        {
+            Url = $"http://127.0.0.1:{FreePort.Next()}";
+            _listener.Prefixes.Add(Url + "/");
+            _listener.Start();
+            _serving = ServeAsync($$"""{"issuer":"{{issuer}}","jwks_uri":"{{Url}}/keys","id_token_signing_alg_values_supported":["RS256"]}""", keys);
+        }
+
+        public string Url { get; }
+
+        public System.Collections.Concurrent.ConcurrentBag<string> Requests { get; } = [];
+
+        private async Task ServeAsync(string discovery, string keys)
+        {
+            while (_listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                var path = context.Request.Url!.AbsolutePath;
+                Requests.Add(path);
+                var body = path switch
+                {
+                    "/.well-known/openid-configuration" => discovery,
+                    "/keys" => keys,
+                    _ => null,
+                };
+                context.Response.StatusCode = body is null ? 404 : 200;
+                context.Response.ContentType = "application/json";
+                await context.Response.OutputStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body ?? "{}"));
+                context.Response.Close();
+            }
+        }
+
+        public void Dispose()
+        {
+            _listener.Stop();
+            _listener.Close();
+            _serving.Wait(TimeSpan.FromSeconds(5));
+        }
     }
 
     /// <summary>As <see cref="RoleMatrixTests"/>: an empty request; the status the call ends with (a stream still open after a few seconds passed).</summary>
