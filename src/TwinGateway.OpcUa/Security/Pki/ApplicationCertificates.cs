@@ -187,7 +187,8 @@ public sealed class ApplicationCertificates(DirectoryCertificateStore store, Own
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         var now = _time.GetUtcNow();
         using var created = request.CreateSelfSigned(now.AddMinutes(-5), now + Settings.Validity);
-        return created.CopyWithPrivateKey(key);
+        using var bare = X509CertificateLoader.LoadCertificate(created.RawData);
+        return bare.CopyWithPrivateKey(key);
     }
 
     private X509Certificate2 Write(X509Certificate2 certificate)
