@@ -15,6 +15,7 @@ using TwinGateway.Host.Api;
 using TwinGateway.Host.Commissioning;
 using TwinGateway.Host.Drift;
 using TwinGateway.Host.Identity;
+using TwinGateway.Host.Security;
 using TwinGateway.Host.Telemetry;
 using TwinGateway.Host.Web;
 using TwinGateway.PlcSim;
@@ -45,6 +46,7 @@ internal static class GatewayHost
         builder.AddTwinGatewayDrift(time);
         builder.AddTwinGatewayApi();
         builder.AddTwinGatewayIdentity();
+        builder.AddTwinGatewayCertificates();
         if (WebConsoleOn(builder.Configuration))
         {
             builder.AddTwinGatewayWeb();
@@ -269,6 +271,7 @@ internal static class GatewayHost
         app.MapGrpcService<UserGrpcService>();
         app.MapGrpcService<DriftGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
+        app.MapGrpcService<CertificateGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions

@@ -197,9 +197,22 @@ public sealed class DirectoryCertificateStore
     }
 
     /// <summary>Adds the certificate in <paramref name="file"/> (DER or PEM) to trusted/.</summary>
-    public CertificateEntry TrustFile(string file)
+    public CertificateEntry TrustFile(string file) => TrustCertificate(ReadInput(file));
+
+    /// <summary>Adds the certificate in <paramref name="content"/> (DER or PEM, as an API call carries it) to trusted/.</summary>
+    public CertificateEntry TrustCertificate(ReadOnlySpan<byte> content)
     {
-        var certificate = ReadInput(file);
+        if (content.Length > MaxFileBytes)
+        {
+            throw new PkiException(PkiProblem.InvalidInput, $"the certificate given is {content.Length} bytes, larger than {MaxFileBytes / 1024 / 1024} MiB");
+        }
+
+        return TrustCertificate(CertificateFacts.TryRead(content)
+            ?? throw new PkiException(PkiProblem.InvalidInput, $"the {content.Length} bytes given are not an X.509 certificate (DER, or PEM with a CERTIFICATE block)"));
+    }
+
+    private CertificateEntry TrustCertificate(X509Certificate2 certificate)
+    {
         var trusted = Write(PkiStoreName.Trusted, certificate);
         DeleteFrom(List(PkiStoreName.Rejected).Where(e => e.Thumbprint == certificate.Thumbprint).ToList(), PkiStoreName.Rejected);
         return trusted;
