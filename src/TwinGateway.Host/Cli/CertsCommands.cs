@@ -43,6 +43,44 @@ internal static class CertsCommands
         command.Subcommands.Add(Move("remove", "Delete a certificate from trusted, issuers and rejected (never the gateway's own)",
             (store, t) => store.Remove(t), async (client, t, ct) => [.. (await client.RemoveCertificateAsync(new RemoveCertificateRequest { Thumbprint = t }, cancellationToken: ct).ConfigureAwait(false)).Certificates]));
         command.Subcommands.Add(ExportOwn());
+        command.Subcommands.Add(AddIssuer());
+        return command;
+    }
+
+    /// <summary>
+    /// A plant CA for chains: its certificate into issuers/ and its CRLs beside it. On the data folder only: the
+    /// CertificateService has no method for it yet.
+    /// </summary>
+    private static Command AddIssuer()
+    {
+        var file = new Argument<string?>("certificate") { Description = "The CA's certificate (DER or PEM)", Arity = ArgumentArity.ZeroOrOne };
+        var crls = new Option<string[]>("--crl") { Description = "A revocation list of a CA already in trusted or issuers, or of this one (repeatable)" };
+        var command = new Command("add-issuer", "Add a CA that completes peers' chains (issuers/) and its revocation lists (crl/); on the data folder") { file, crls, s_data, s_json };
+        command.SetAction((parse, ct) =>
+        {
+            var ca = parse.GetValue(file);
+            var lists = parse.GetValue(crls) ?? [];
+            if (ca is null && lists.Length == 0)
+            {
+                Console.Error.WriteLine("error: give a CA certificate file, --crl FILE, or both");
+                return Task.FromResult(2);
+            }
+
+            return Where(parse, store =>
+            {
+                if (ca is not null)
+                {
+                    Done("added issuer", [Row.Of(store.AddIssuer(ca))], parse.GetValue(s_json));
+                }
+
+                foreach (var crl in lists)
+                {
+                    Console.WriteLine($"added revocation list {crl} as {store.AddRevocationList(crl)}");
+                }
+
+                return 0;
+            }, _ => throw new InvalidOperationException("add-issuer works on the data folder only"));
+        });
         return command;
     }
 

@@ -259,7 +259,11 @@ public sealed class DirectoryCertificateStore
         var rejected = Write(PkiStoreName.Rejected, source.Certificate);
         DeleteFrom(found, PkiStoreName.Trusted);
         DeleteFrom(found, PkiStoreName.Issuers);
-        Trim();
+        lock (_gate)
+        {
+            Guard(Trim);
+        }
+
         return rejected;
     }
 
