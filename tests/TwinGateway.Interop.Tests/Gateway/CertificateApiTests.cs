@@ -154,6 +154,67 @@ public sealed class CertificateApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_plant_ca_and_its_crl_added_with_the_cli_make_the_gateway_accept_its_leaves_and_refuse_revoked_ones()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Plant CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(2));
+        X509Certificate2 Issue(string name, string uri, byte serial)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddUri(new Uri(uri));
+            request.CertificateExtensions.Add(san.Build());
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+            return request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddYears(1), [0x10, serial]);
+        }
+
+        using var good = Issue("plc-20", "urn:plant:plc-20", 1);
+        using var revoked = Issue("plc-21", "urn:plant:plc-21", 2);
+        var crl = new CertificateRevocationListBuilder();
+        crl.AddEntry(revoked);
+        var caFile = Path.Combine(_gateway.Folder, "plant-ca.pem");
+        var crlFile = Path.Combine(_gateway.Folder, "plant-ca.crl");
+        await File.WriteAllTextAsync(caFile, new string(PemEncoding.Write("CERTIFICATE", ca.RawData)));
+        await File.WriteAllBytesAsync(crlFile, crl.Build(ca, 1, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256));
+
+        var before = Validator.Validate([good], "urn:plant:plc-20");
+        var asIssuer = await TwingwProcess.RunAsync(s_timeout, "certs", "add-issuer", caFile, "--crl", crlFile, "--data", _gateway.DataFolder);
+        var chainOnly = await WaitForAsync(() => Validator.Validate([good], "urn:plant:plc-20"), v => v.Status != before.Status);
+        var trusted = await TwingwProcess.RunAsAsync(_gateway.Token, s_timeout, "certs", "trust", "--file", caFile, "--server", _gateway.Server);
+        var crlBesideTrusted = await TwingwProcess.RunAsync(s_timeout, "certs", "add-issuer", "--crl", crlFile, "--data", _gateway.DataFolder);
+        var accepted = await WaitForAsync(() => Validator.Validate([good], "urn:plant:plc-20"), v => v.IsTrusted);
+
+        Assert.Equal(new UaStatus(StatusCodes.BadCertificateChainIncomplete), before.Status);
+        Assert.True(asIssuer.ExitCode == 0, asIssuer.ToString());
+        Assert.Contains("added issuer CN=Plant CA", asIssuer.StdOut, StringComparison.Ordinal);
+        // In issuers/ the CA completes the chain but trusts nothing.
+        Assert.Equal(new UaStatus(StatusCodes.BadCertificateUntrusted), chainOnly.Status);
+        Assert.True(trusted.ExitCode == 0, trusted.ToString());
+        Assert.True(crlBesideTrusted.ExitCode == 0, crlBesideTrusted.ToString());
+        Assert.True(accepted.IsTrusted, accepted.Reason);
+        Assert.Equal(new UaStatus(StatusCodes.BadCertificateRevoked), Validator.Validate([revoked], "urn:plant:plc-21").Status);
+    }
+
+    private static async Task<CertificateVerdict> WaitForAsync(Func<CertificateVerdict> validate, Func<CertificateVerdict, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var verdict = validate();
+        while (!done(verdict) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            verdict = validate();
+        }
+
+        return verdict;
+    }
+
+    [Fact]
     public async Task The_cli_lists_trusts_and_exports_through_the_api_and_on_the_data_folder()
     {
         var plc = Peer("plc-10", "urn:plant:plc-10");
