@@ -17,6 +17,7 @@ root.Subcommands.Add(UsersCommands.Create());
 root.Subcommands.Add(UsersCommands.WhoAmI());
 root.Subcommands.Add(DriftCommands.Create());
 root.Subcommands.Add(AlertsCommands.Create());
+root.Subcommands.Add(CertsCommands.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {

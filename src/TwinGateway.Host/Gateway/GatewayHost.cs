@@ -48,6 +48,7 @@ internal static class GatewayHost
         builder.AddTwinGatewayDrift(time);
         builder.AddTwinGatewayApi();
         builder.AddTwinGatewayIdentity();
+        builder.AddTwinGatewayCertificates();
         if (WebConsoleOn(builder.Configuration))
         {
             builder.AddTwinGatewayWeb();
@@ -298,6 +299,7 @@ internal static class GatewayHost
         app.MapGrpcService<UserGrpcService>();
         app.MapGrpcService<DriftGrpcService>();
         app.MapGrpcService<AlertGrpcService>();
+        app.MapGrpcService<CertificateGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions

@@ -83,6 +83,14 @@ internal static class RpcRoles
             ("AcknowledgeAlert", s_alertHandlers),
             ("ResolveAlert", s_alertHandlers),
         ]),
+        ("twingateway.v1.CertificateService", [
+            ("ListCertificates", s_admins),
+            ("GetCertificate", s_admins),
+            ("TrustCertificate", s_admins),
+            ("RejectCertificate", s_admins),
+            ("RemoveCertificate", s_admins),
+            ("ExportOwnCertificate", s_admins),
+        ]),
         ("twingateway.v1.AuditService", [
             ("ListEntries", s_anyone),
             ("VerifyChain", s_anyone),
