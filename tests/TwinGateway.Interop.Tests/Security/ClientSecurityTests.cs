@@ -1,4 +1,5 @@
 using TwinGateway.Interop.Tests.Client;
+using TwinGateway.Interop.Tests.Fixtures;
 using TwinGateway.OpcUa.Channel;
 using TwinGateway.OpcUa.Client;
 using TwinGateway.OpcUa.Transport;
@@ -189,6 +190,34 @@ public sealed class ClientSecurityTests(SecuredNodeOpcUaServerFixture fixture) :
         Assert.NotEqual(firstToken, channel.TokenId);
         Assert.True(channel.IsOpen);
         Assert.True(requests > 2);
+    }
+
+    [Fact]
+    public async Task After_a_dropped_socket_the_secured_session_is_reactivated_with_a_new_signature()
+    {
+        await using var proxy = new TcpFaultProxy("127.0.0.1", fixture.Server.Port);
+        var options = Options("Aes256Sha256RsaPss", MessageSecurityMode.SignAndEncrypt, UserIdentity.ForUser("operator", "secret1")) with
+        {
+            KeepAliveInterval = TimeSpan.FromSeconds(1),
+            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
+            RequestTimeout = TimeSpan.FromSeconds(5),
+        };
+        await using var client = await OpcUaClient.ConnectAsync(proxy.RewriteUrl(fixture.Server.EndpointUrl), options, logger: _log);
+        var subscription = await client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = TimeSpan.FromMilliseconds(50), KeepAliveCount = 5, LifetimeCount = 100 });
+        await subscription.AddItemsAsync([new MonitoredItemOptions(Test("Counter")) { SamplingInterval = TimeSpan.FromMilliseconds(20), QueueSize = 10 }]);
+        await SubscriptionTests.Collect<DataChangeBatch>(subscription, 1);
+
+        proxy.DropAll();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (client.ReconnectCount == 0 || client.State.Status != ConnectionStatus.Connected)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+
+        Assert.Equal("reactivated", client.LastRecovery);
+        Assert.Equal(MessageSecurityMode.SignAndEncrypt, client.SecurityMode);
+        await SubscriptionTests.Collect<DataChangeBatch>(subscription, 3);
+        Assert.True((await client.ReadValuesAsync([Test("Counter")]))[0].StatusCode.IsGood);
     }
 
     public void Dispose() => _log.Dispose();
