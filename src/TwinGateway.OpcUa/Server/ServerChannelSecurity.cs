@@ -212,13 +212,6 @@ internal sealed class ServerChannelSecurity : IDisposable
         return chunk;
     }
 
-    /// <summary>The ApplicationUri in a certificate's subject alternative name; null when it has none.</summary>
-    public static string? ApplicationUriOf(X509Certificate2 certificate)
-    {
-        var uri = certificate.GetNameInfo(X509NameType.UrlName, forIssuer: false);
-        return string.IsNullOrEmpty(uri) ? null : uri;
-    }
-
     public void Dispose()
     {
         ClientPublicKey.Dispose();

@@ -57,6 +57,7 @@ internal sealed partial class SessionManager
             _server.Time.GetTimestamp())
         {
             ServerNonce = RandomNumberGenerator.GetBytes(32),
+            ClientCertificate = security?.ClientCertificate.RawData,
         };
         _byToken[session.AuthenticationToken] = session;
         _server.Diagnostics.CountSession();
@@ -87,18 +88,16 @@ internal sealed partial class SessionManager
         }
 
         var chain = ParseChain(certificate);
-        if (!chain[0].RawDataMemory.Span.SequenceEqual(security.ClientCertificate.RawDataMemory.Span))
+        try
         {
-            throw new ServiceResultException(StatusCodes.BadCertificateInvalid,
-                $"CreateSession names certificate {chain[0].Subject} ({chain[0].Thumbprint}), not the one that opened the channel ({security.ClientCertificate.Thumbprint})");
+            CheckCertificate(security, request, chain);
         }
-
-        var applicationUri = request.ClientDescription.ApplicationUri;
-        var certificateUri = ServerChannelSecurity.ApplicationUriOf(chain[0]);
-        if (!string.Equals(applicationUri, certificateUri, StringComparison.Ordinal))
+        finally
         {
-            throw new ServiceResultException(StatusCodes.BadCertificateUriInvalid,
-                $"the client's ApplicationUri '{applicationUri}' is not the URI in its certificate ('{certificateUri}', {chain[0].Subject})");
+            foreach (var c in chain)
+            {
+                c.Dispose();
+            }
         }
 
         var nonce = request.ClientNonce ?? [];
@@ -114,6 +113,24 @@ internal sealed partial class SessionManager
             Algorithm = security.Policy.AsymmetricSignatureAlgorithmUri,
             Signature = security.Policy.Sign(ours.PrivateKey, [.. certificate, .. nonce]),
         };
+    }
+
+    /// <summary>The certificate CreateSession names is the channel's, and the client's ApplicationUri is the one in it.</summary>
+    private static void CheckCertificate(ServerChannelSecurity security, CreateSessionRequest request, IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> chain)
+    {
+        if (!chain[0].RawDataMemory.Span.SequenceEqual(security.ClientCertificate.RawDataMemory.Span))
+        {
+            throw new ServiceResultException(StatusCodes.BadCertificateInvalid,
+                $"CreateSession names certificate {chain[0].Subject} ({chain[0].Thumbprint}), not the one that opened the channel ({security.ClientCertificate.Thumbprint})");
+        }
+
+        var applicationUri = request.ClientDescription.ApplicationUri;
+        var certificateUri = ApplicationCertificate.ReadApplicationUri(chain[0]);
+        if (!string.Equals(applicationUri, certificateUri, StringComparison.Ordinal))
+        {
+            throw new ServiceResultException(StatusCodes.BadCertificateUriInvalid,
+                $"the client's ApplicationUri '{applicationUri}' is not the URI in its certificate ('{certificateUri}', {chain[0].Subject})");
+        }
     }
 
     private static IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> ParseChain(byte[] der)
@@ -157,6 +174,15 @@ internal sealed partial class SessionManager
         }
 
         var security = connection.Security;
+        if (session.ClientCertificate is { } created
+            && (security is null || !created.AsSpan().SequenceEqual(security.ClientCertificate.RawDataMemory.Span)))
+        {
+            // A session made on a secured channel moves only to a channel secured with the same client certificate.
+            Log.Refused(_logger, session.Describe(), connection.RemoteEndPoint, "activation on a channel without the session's client certificate");
+            throw new ServiceResultException(StatusCodes.BadSecurityChecksFailed,
+                $"{session.Describe()} was created on a channel secured with another client certificate; it cannot be activated on this {(security is null ? "unsecured " : "")}channel");
+        }
+
         if (security is not null)
         {
             try

@@ -238,6 +238,104 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         await AssertServerStillServesAsync();
     }
 
+    // ---- sessions on a secured channel, raw ----
+
+    [Theory]
+    [MemberData(nameof(PoliciesAndModes))]
+    public async Task Raw_session_checks_our_signature_signs_back_and_logs_in_with_an_encrypted_password(string policy, string mode)
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, Policy(policy), Enum.Parse<MessageSecurityMode>(mode));
+        var created = await client.CreateSessionAsync(_fixture.RawClient.ApplicationUri);
+        Assert.Equal(_fixture.ServerCertificate.Der, created.ServerCertificate);
+        Assert.Equal(32, created.ServerNonce!.Length);
+        using (var serverKey = _fixture.ServerCertificate.Certificate.GetRSAPublicKey()!)
+        {
+            Assert.Equal(client.Policy.AsymmetricSignatureAlgorithmUri, created.ServerSignature.Algorithm);
+            Assert.True(client.Policy.Verify(serverKey, [.. _fixture.RawClient.Der, .. client.SessionNonce], created.ServerSignature.Signature),
+                "our server's signature over clientCertificate | clientNonce does not verify");
+        }
+
+        var activated = await client.ActivateAsync(created, client.EncryptedUser("operator", "secret1", created.ServerNonce));
+        var response = Assert.IsType<ActivateSessionResponse>(activated);
+        Assert.Equal(32, response.ServerNonce!.Length);
+        Assert.NotEqual(created.ServerNonce, response.ServerNonce);
+        var read = Assert.IsType<ReadResponse>(await client.CallAsync(new ReadRequest
+        {
+            RequestHeader = client.Header(created.AuthenticationToken),
+            NodesToRead = [new ReadValueId { NodeId = new NodeId("Test.ReadOnly", 1), AttributeId = Attributes.Value }],
+        }));
+        Assert.Equal(42.5, read.Results![0].Value.Value);
+    }
+
+    [Fact]
+    public async Task CreateSession_with_an_ApplicationUri_not_in_the_certificate_is_refused_with_BadCertificateUriInvalid()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Basic256Sha256, MessageSecurityMode.SignAndEncrypt);
+        var fault = Assert.IsType<ServiceFault>(await client.CallAsync(client.CreateSessionRequest("urn:someone:else")));
+        Assert.Equal(StatusCodes.BadCertificateUriInvalid, fault.ResponseHeader.ServiceResult.Code);
+    }
+
+    [Fact]
+    public async Task ActivateSession_with_a_wrong_client_signature_is_refused_with_BadApplicationSignatureInvalid()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Aes256Sha256RsaPss, MessageSecurityMode.SignAndEncrypt);
+        var created = await client.CreateSessionAsync(_fixture.RawClient.ApplicationUri);
+        var fault = Assert.IsType<ServiceFault>(await client.ActivateAsync(created, null, signedNonce: RandomNumberGenerator.GetBytes(32)));
+        Assert.Equal(StatusCodes.BadApplicationSignatureInvalid, fault.ResponseHeader.ServiceResult.Code);
+    }
+
+    [Fact]
+    public async Task ActivateSession_with_a_clear_password_on_a_secured_channel_is_refused_with_BadIdentityTokenInvalid()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Basic256Sha256, MessageSecurityMode.SignAndEncrypt);
+        var created = await client.CreateSessionAsync(_fixture.RawClient.ApplicationUri);
+        var clear = new UserNameIdentityToken { PolicyId = "username_Basic256Sha256", UserName = "operator", Password = "secret1"u8.ToArray() };
+        var fault = Assert.IsType<ServiceFault>(await client.ActivateAsync(created, clear));
+        Assert.Equal(StatusCodes.BadIdentityTokenInvalid, fault.ResponseHeader.ServiceResult.Code);
+    }
+
+    [Fact]
+    public async Task ActivateSession_with_a_password_encrypted_with_another_nonce_is_refused_with_BadIdentityTokenInvalid()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Aes128Sha256RsaOaep, MessageSecurityMode.Sign);
+        var created = await client.CreateSessionAsync(_fixture.RawClient.ApplicationUri);
+        var fault = Assert.IsType<ServiceFault>(await client.ActivateAsync(created, client.EncryptedUser("operator", "secret1", RandomNumberGenerator.GetBytes(32))));
+        Assert.Equal(StatusCodes.BadIdentityTokenInvalid, fault.ResponseHeader.ServiceResult.Code);
+    }
+
+    [Fact]
+    public async Task ActivateSession_with_an_encrypted_wrong_password_is_refused_with_BadUserAccessDenied()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Aes256Sha256RsaPss, MessageSecurityMode.Sign);
+        var created = await client.CreateSessionAsync(_fixture.RawClient.ApplicationUri);
+        var fault = Assert.IsType<ServiceFault>(await client.ActivateAsync(created, client.EncryptedUser("operator", "secret2", created.ServerNonce!)));
+        Assert.Equal(StatusCodes.BadUserAccessDenied, fault.ResponseHeader.ServiceResult.Code);
+    }
+
+    // ---- token renewal, raw ----
+
+    [Fact]
+    public async Task Renewal_keeps_the_old_token_until_the_client_uses_the_new_one_then_refuses_the_old()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Basic256Sha256, MessageSecurityMode.SignAndEncrypt);
+        var firstToken = client.TokenId;
+        await client.RenewAsync();
+        Assert.Equal(firstToken + 1, client.TokenId);
+
+        // Still on the old token: accepted, and answered with the old token.
+        client.UseToken(old: true);
+        Assert.Equal(7, (await client.GetEndpointsAsync()).Endpoints!.Length);
+
+        // The new token: accepted, answered with the new one from now on.
+        client.UseToken(old: false);
+        Assert.Equal(7, (await client.GetEndpointsAsync()).Endpoints!.Length);
+
+        // Back to the old token after the new one was used: refused.
+        client.UseToken(old: true);
+        await client.SendAsync(client.BuildGetEndpoints());
+        await client.ExpectErrorAsync(StatusCodes.BadSecureChannelTokenUnknown);
+    }
+
     private async Task AssertServerStillServesAsync()
     {
         await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Basic256Sha256, MessageSecurityMode.SignAndEncrypt);
@@ -336,6 +434,16 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         private uint _tokenId;
         private uint _sequence;
         private uint _requestId;
+        private (uint TokenId, ChunkCrypto Send, ChunkCrypto Receive) _old;
+        private (uint TokenId, ChunkCrypto Send, ChunkCrypto Receive) _new;
+        private MessageSecurityMode _mode;
+
+        public SecurityPolicy Policy => _policy;
+
+        public uint TokenId => _tokenId;
+
+        /// <summary>The client nonce of the last CreateSession.</summary>
+        public byte[] SessionNonce { get; private set; } = [];
 
         private RawSecureClient(SecureServerFixture fixture, TcpClient tcp)
         {
@@ -364,21 +472,22 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
             return client;
         }
 
-        public byte[] BuildOpen(SecurityPolicy policy, MessageSecurityMode mode, RSA? signingKey = null, byte[]? receiverThumbprint = null, byte[]? senderCertificate = null)
+        public byte[] BuildOpen(SecurityPolicy policy, MessageSecurityMode mode, RSA? signingKey = null, byte[]? receiverThumbprint = null, byte[]? senderCertificate = null, bool renew = false)
         {
             _policy = policy;
+            _mode = mode;
             _clientNonce = policy.CreateNonce();
             var request = new OpenSecureChannelRequest
             {
                 RequestHeader = new RequestHeader { RequestHandle = 1, Timestamp = DateTime.UtcNow, TimeoutHint = 10_000 },
-                RequestType = SecurityTokenRequestType.Issue,
+                RequestType = renew ? SecurityTokenRequestType.Renew : SecurityTokenRequestType.Issue,
                 SecurityMode = mode,
                 ClientNonce = _clientNonce,
                 RequestedLifetime = 600_000,
             };
             using var header = new UaWriter(4096);
             header.Reserve(ChunkHeader.Size);
-            header.WriteUInt32(0);
+            header.WriteUInt32(_channelId);
             header.WriteString(policy.Uri);
             header.WriteByteString(senderCertificate ?? _fixture.RawClient.Der);
             header.WriteByteString(receiverThumbprint ?? _fixture.ServerCertificate.Thumbprint);
@@ -433,6 +542,93 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
             Assert.Equal(32, serverNonce.Length);
             _send = ChunkCrypto.Symmetric(_policy, mode, _policy.DeriveKeys(serverNonce, _clientNonce));
             _receive = ChunkCrypto.Symmetric(_policy, mode, _policy.DeriveKeys(_clientNonce, serverNonce));
+            _old = _new;
+            _new = (_tokenId, _send, _receive);
+        }
+
+        public async Task RenewAsync()
+        {
+            await SendAsync(BuildOpen(_policy, _mode, renew: true));
+            await ReadOpenResponseAsync(_mode);
+        }
+
+        public void UseToken(bool old) => (_tokenId, _send, _receive) = old ? _old : _new;
+
+        public RequestHeader Header(NodeId? authenticationToken = null) => new()
+        {
+            AuthenticationToken = authenticationToken ?? default,
+            RequestHandle = _requestId + 1,
+            Timestamp = DateTime.UtcNow,
+            TimeoutHint = 10_000,
+        };
+
+        public CreateSessionRequest CreateSessionRequest(string applicationUri)
+        {
+            SessionNonce = RandomNumberGenerator.GetBytes(32);
+            return new CreateSessionRequest
+            {
+                RequestHeader = Header(),
+                ClientDescription = new ApplicationDescription { ApplicationUri = applicationUri, ApplicationType = ApplicationType.Client },
+                EndpointUrl = _fixture.Server.EndpointUrl,
+                SessionName = "raw",
+                ClientNonce = SessionNonce,
+                ClientCertificate = _fixture.RawClient.Der,
+                RequestedSessionTimeout = 30_000,
+            };
+        }
+
+        public async Task<CreateSessionResponse> CreateSessionAsync(string applicationUri)
+        {
+            var response = await CallAsync(CreateSessionRequest(applicationUri));
+            return Assert.IsType<CreateSessionResponse>(response);
+        }
+
+        /// <summary>ActivateSession signed over serverCertificate | serverNonce (or <paramref name="signedNonce"/> instead of the nonce).</summary>
+        public Task<IEncodeable> ActivateAsync(CreateSessionResponse created, IEncodeable? userToken, byte[]? signedNonce = null)
+        {
+            var signature = _policy.Sign(_fixture.RawClient.PrivateKey, [.. _fixture.ServerCertificate.Der, .. signedNonce ?? created.ServerNonce!]);
+            return CallAsync(new ActivateSessionRequest
+            {
+                RequestHeader = Header(created.AuthenticationToken),
+                ClientSignature = new SignatureData { Algorithm = _policy.AsymmetricSignatureAlgorithmUri, Signature = signature },
+                UserIdentityToken = new ExtensionObject(userToken ?? new AnonymousIdentityToken { PolicyId = "anonymous" }),
+            });
+        }
+
+        /// <summary>A user name token whose secret (length | password | nonce) is encrypted with the server's key and the policy's algorithm.</summary>
+        public UserNameIdentityToken EncryptedUser(string user, string password, byte[] nonce)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(password);
+            var secret = new byte[4 + bytes.Length + nonce.Length];
+            BinaryPrimitives.WriteInt32LittleEndian(secret, bytes.Length + nonce.Length);
+            bytes.CopyTo(secret, 4);
+            nonce.CopyTo(secret, 4 + bytes.Length);
+            using var serverKey = _fixture.ServerCertificate.Certificate.GetRSAPublicKey()!;
+            return new UserNameIdentityToken
+            {
+                PolicyId = "username_" + _policy.Name,
+                UserName = user,
+                Password = _policy.Encrypt(serverKey, secret),
+                EncryptionAlgorithm = _policy.AsymmetricEncryptionAlgorithmUri,
+            };
+        }
+
+        /// <summary>Sends a request on the channel and returns the decoded answer (the response or a ServiceFault).</summary>
+        public async Task<IEncodeable> CallAsync(IEncodeable request)
+        {
+            using var header = new UaWriter(64);
+            header.Reserve(ChunkHeader.Size);
+            header.WriteUInt32(_channelId);
+            header.WriteUInt32(_tokenId);
+            await SendAsync(Build(UaMessageType.Message, header, _send, request));
+            var chunk = await ReadAsync();
+            Assert.True(chunk.Header.MessageType == UaMessageType.Message, Describe(chunk));
+            var bytes = chunk.Bytes.ToArray();
+            var length = ChunkSecurity.Unprotect(_receive, bytes, 16);
+            var reader = new UaReader(bytes.AsSpan(24, length - 8), EncodingLimits.Default);
+            var response = reader.Factory.Create(reader.ReadNodeId()) ?? throw new InvalidOperationException("unknown response type");
+            response.Decode(ref reader);
+            return response;
         }
 
         public async Task<GetEndpointsResponse> GetEndpointsAsync()
