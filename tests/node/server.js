@@ -2,6 +2,13 @@
 //
 //   node server.js --port N [--bench-items N] [--users user:password[,user:password]] [--pki DIR]
 //                  [--max-notifications-per-publish N] [--allow-anonymous-transfer] [--ignore-stdin]
+//                  [--security-policies None,Basic256Sha256,Aes128_Sha256_RsaOaep,Aes256_Sha256_RsaPss]
+//                  [--security-modes None,Sign,SignAndEncrypt] [--trusted-certificates DIR]
+//
+// --security-policies / --security-modes: the endpoints to offer (default None / None). None stays offered for
+//   discovery whenever it is listed.
+// --trusted-certificates DIR: trust exactly the client certificates (DER files) in DIR and reject every other one;
+//   without it the server accepts any client certificate.
 //
 // --max-notifications-per-publish: the most notifications one Publish response carries (default 100000; node-opcua's
 //   own default is 1000). Lower it to make a subscription return MoreNotifications.
@@ -28,7 +35,10 @@ const { values: args } = parseArgs({
         pki: { type: "string" },
         "max-notifications-per-publish": { type: "string", default: "100000" },
         "allow-anonymous-transfer": { type: "boolean", default: false },
-        "ignore-stdin": { type: "boolean", default: false }
+        "ignore-stdin": { type: "boolean", default: false },
+        "security-policies": { type: "string", default: "None" },
+        "security-modes": { type: "string", default: "None" },
+        "trusted-certificates": { type: "string" }
     },
     strict: true
 });
@@ -93,9 +103,28 @@ MonitoredItem.minimumSamplingInterval = 10;
 // The cap applies to a request of 0 (no limit) and caps any larger request.
 Subscription.maxNotificationPerPublishHighLimit = maxNotificationsPerPublish;
 
+const trustedFolder = args["trusted-certificates"];
 const serverCertificateManager = new OPCUACertificateManager({
-    automaticallyAcceptUnknownCertificate: true,
+    automaticallyAcceptUnknownCertificate: trustedFolder === undefined,
     rootFolder: path.join(pkiRoot, "PKI")
+});
+if (trustedFolder !== undefined) {
+    await serverCertificateManager.initialize();
+    for (const file of fs.readdirSync(trustedFolder)) {
+        await serverCertificateManager.trustCertificate(fs.readFileSync(path.join(trustedFolder, file)));
+        log(`trusted client certificate ${file}`);
+    }
+}
+
+const securityPolicies = args["security-policies"].split(",").map((name) => {
+    const policy = SecurityPolicy[name.trim()];
+    if (policy === undefined) fail(`--security-policies: unknown policy '${name}'`);
+    return policy;
+});
+const securityModes = args["security-modes"].split(",").map((name) => {
+    const mode = MessageSecurityMode[name.trim()];
+    if (mode === undefined) fail(`--security-modes: unknown mode '${name}'`);
+    return mode;
 });
 const userCertificateManager = new OPCUACertificateManager({
     automaticallyAcceptUnknownCertificate: true,
@@ -151,8 +180,8 @@ const server = new OPCUAServer({
     nodeset_filename: [nodesets.standard, typesNodeSet],
     serverCertificateManager,
     userCertificateManager,
-    securityPolicies: [SecurityPolicy.None],
-    securityModes: [MessageSecurityMode.None],
+    securityPolicies,
+    securityModes,
     allowAnonymous: true,
     allowAnonymousSubscriptionTransferOnUnsecuredChannel: args["allow-anonymous-transfer"],
     userManager: {
@@ -192,8 +221,10 @@ await server.initialize();
 // would add want the password encrypted with another policy, and OPCUAServer does not pass its
 // allowUnsecurePassword option down). Add a plain-text one first in the list, so username/password works on the
 // None endpoint; the server takes a token whose policy has no securityPolicyUri as clear text.
+// Only None endpoints get it: a secured endpoint keeps node-opcua's own policies, which want the password encrypted.
 for (const endpoint of server.endpoints) {
     for (const description of endpoint.endpointDescriptions()) {
+        if (description.securityMode !== MessageSecurityMode.None) continue;
         const tokens = description.userIdentityTokens ?? [];
         if (!tokens.some((t) => t.tokenType === UserTokenType.UserName && !t.securityPolicyUri)) {
             tokens.unshift(

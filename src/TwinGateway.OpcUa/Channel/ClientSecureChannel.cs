@@ -1,15 +1,18 @@
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TwinGateway.OpcUa.Encoding;
+using TwinGateway.OpcUa.Security;
 using TwinGateway.OpcUa.Transport;
 using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.OpcUa.Channel;
 
 /// <summary>
-/// The client side of a UA-TCP connection and its secure channel (SecurityPolicy None): Hello/Acknowledge,
-/// OpenSecureChannel with renewal at 75% of the token lifetime, request/response correlation with timeouts,
+/// The client side of a UA-TCP connection and its secure channel (SecurityPolicy None, or one of the RSA/AES policies
+/// in Sign or SignAndEncrypt mode): the server's certificate validated before anything is sent, Hello/Acknowledge,
+/// OpenSecureChannel (asymmetric, with nonces and derived keys) with renewal at 75% of the token lifetime, request/response correlation with timeouts,
 /// chunking both ways within the negotiated limits, and CloseSecureChannel.
 /// Once faulted (socket lost, Error message, protocol violation) it stays faulted: <see cref="Closed"/> completes
 /// with the reason, every pending request fails with it, and the owner opens a new channel.
@@ -35,6 +38,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     private readonly SecureChannelState _channel = new(ChannelSide.Client);
     private int _nextRequestId;
     private int _disposed;
+    private System.Security.Cryptography.RSA? _serverKey;
 
     private ClientSecureChannel(string endpointUrl, Socket socket, ClientChannelOptions options, TimeProvider time, ILogger logger)
     {
@@ -64,6 +68,10 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
 
     public bool IsOpen => !_closed.Task.IsCompleted;
 
+    public SecurityPolicy SecurityPolicy => _channel.Policy;
+
+    public MessageSecurityMode SecurityMode => _channel.Policy.IsNone ? MessageSecurityMode.None : _channel.Mode;
+
     /// <summary>Times the token was renewed (for diagnostics and tests).</summary>
     public int RenewCount { get; private set; }
 
@@ -77,6 +85,12 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     {
         options ??= new ClientChannelOptions();
         options.Limits.Validate();
+        if (options.ValidateSecurity() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("invalid secure channel options: " + string.Join("; ", problems), nameof(options));
+        }
+
+        var serverCertificate = options.IsSecured ? TrustServerCertificate(endpointUrl, options, logger ?? NullLogger.Instance) : null;
         var (host, port) = EndpointUrlParser.Parse(endpointUrl);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
@@ -95,6 +109,16 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             }
 
             channel = new ClientSecureChannel(endpointUrl, socket, options, timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance);
+            if (serverCertificate is not null)
+            {
+                using var publicKey = serverCertificate.GetRSAPublicKey()
+                    ?? throw new ServiceResultException(StatusCodes.BadCertificateInvalid, $"the certificate of {endpointUrl} has no RSA key");
+                // The channel keeps its own copy of the key: the one above is disposed with this scope.
+                var key = System.Security.Cryptography.RSA.Create(publicKey.ExportParameters(false));
+                channel._serverKey = key;
+                channel._channel.Secure(options.SecurityPolicy, options.SecurityMode, options.ClientCertificate!, serverCertificate.RawData, key);
+            }
+
             await channel.HandshakeAsync(timeout.Token).ConfigureAwait(false);
             channel._receiveLoop = Task.Run(channel.ReceiveLoopAsync, CancellationToken.None);
             await channel.OpenOrRenewAsync(SecurityTokenRequestType.Issue, timeout.Token).ConfigureAwait(false);
@@ -140,6 +164,37 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
 
             throw;
         }
+        finally
+        {
+            serverCertificate?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Asks the validator whether the server's certificate is trusted, before a byte goes to the server: a refused
+    /// certificate fails the open with the validator's status (BadCertificateUntrusted...) and its reason, logged here.
+    /// </summary>
+    private static X509Certificate2 TrustServerCertificate(string endpointUrl, ClientChannelOptions options, ILogger logger)
+    {
+        var chain = CertificateChain.Parse(options.ServerCertificate);
+        var verdict = options.CertificateValidator!.Validate(chain, null);
+        if (!verdict.IsTrusted)
+        {
+            foreach (var c in chain)
+            {
+                c.Dispose();
+            }
+
+            Log.ServerCertificateRefused(logger, endpointUrl, verdict.Status.Name, verdict.Reason);
+            throw new ServiceResultException(verdict.Status, $"the certificate of {endpointUrl} is refused: {verdict.Reason}");
+        }
+
+        foreach (var c in chain.Skip(1))
+        {
+            c.Dispose();
+        }
+
+        return chain[0];
     }
 
     private async Task HandshakeAsync(CancellationToken cancellationToken)
@@ -336,8 +391,8 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             RequestHeader = new RequestHeader(),
             ClientProtocolVersion = 0,
             RequestType = requestType,
-            SecurityMode = MessageSecurityMode.None,
-            ClientNonce = [],
+            SecurityMode = SecurityMode,
+            ClientNonce = _channel.Policy.CreateNonce(),
             RequestedLifetime = (uint)Math.Clamp(_options.RequestedLifetime.TotalMilliseconds, 1000, uint.MaxValue),
         };
         var response = await SendAsync(UaMessageType.OpenSecureChannel, request, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
@@ -408,8 +463,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
                     throw new ServiceResultException(StatusCodes.BadTcpMessageTypeInvalid, $"unexpected {chunk.Header.MessageType} message on an open channel");
                 }
 
-                var secure = SecureChunk.Parse(chunk);
-                _channel.CheckIncoming(secure);
+                var secure = _channel.Receive(chunk);
                 using var message = _assembler!.Add(secure);
                 if (message is not null)
                 {
@@ -478,7 +532,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
             response.Decode(ref reader);
             if (response is OpenSecureChannelResponse { ResponseHeader.ServiceResult.IsGood: true } open)
             {
-                AdoptToken(open.SecurityToken);
+                AdoptToken(open, ((OpenSecureChannelRequest)pending.Request).ClientNonce);
             }
 
             pending.Completion.TrySetResult(response);
@@ -495,14 +549,33 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
     /// Takes a new token in the receive loop itself: the server may use it on the very next chunk, before the renewing
     /// task has run (a race seen under load as BadSecureChannelTokenUnknown right after a renewal).
     /// </summary>
-    private void AdoptToken(ChannelSecurityToken token)
+    /// <remarks>
+    /// On a secured channel the keys come from both nonces (OPC 10000-6 §6.7.5): ours to send are
+    /// P_SHA256(serverNonce, clientNonce), the server's P_SHA256(clientNonce, serverNonce).
+    /// </remarks>
+    private void AdoptToken(OpenSecureChannelResponse open, byte[]? clientNonce)
     {
+        var token = open.SecurityToken;
         if (_channel.ChannelId != 0 && token.ChannelId != _channel.ChannelId)
         {
             return; // OpenOrRenewAsync reports the mismatch.
         }
 
-        _channel.AdoptToken(token.ChannelId, token.TokenId);
+        var policy = _channel.Policy;
+        if (policy.IsNone)
+        {
+            _channel.AdoptToken(token.ChannelId, token.TokenId);
+            return;
+        }
+
+        var serverNonce = open.ServerNonce ?? [];
+        if (serverNonce.Length < policy.NonceLength || clientNonce is null)
+        {
+            throw new ServiceResultException(StatusCodes.BadNonceInvalid,
+                $"OpenSecureChannel response carries a server nonce of {serverNonce.Length} bytes; {policy.Name} needs {policy.NonceLength}");
+        }
+
+        _channel.AdoptToken(token.ChannelId, token.TokenId, policy.DeriveKeys(serverNonce, clientNonce), policy.DeriveKeys(clientNonce, serverNonce));
     }
 
     private void Complete(uint requestId, PendingRequest pending, Exception error)
@@ -597,6 +670,7 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
         }
 
         _renewTimer?.Dispose();
+        _serverKey?.Dispose();
         _assembler?.Dispose();
         _reader.Dispose();
         await _stream.DisposeAsync().ConfigureAwait(false);
@@ -627,6 +701,9 @@ public sealed partial class ClientSecureChannel : IAsyncDisposable
 
         [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "Response {RequestId} from {Endpoint} arrived after its request was given up")]
         public static partial void LateResponse(ILogger logger, string endpoint, uint requestId);
+
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Refused the certificate of {Endpoint} with {Status}: {Reason}")]
+        public static partial void ServerCertificateRefused(ILogger logger, string endpoint, string status, string reason);
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "CloseSecureChannel to {Endpoint} could not be sent: {Reason}")]
         public static partial void CloseFailed(ILogger logger, string endpoint, string reason);

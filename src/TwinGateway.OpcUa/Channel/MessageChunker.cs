@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using TwinGateway.OpcUa.Encoding;
+using TwinGateway.OpcUa.Security;
 using TwinGateway.OpcUa.Transport;
 using TwinGateway.OpcUa.Types;
 
@@ -8,8 +9,8 @@ namespace TwinGateway.OpcUa.Channel;
 
 /// <summary>
 /// Splits an encoded message body into chunks that respect the peer's receive buffer size, MaxChunkCount and
-/// MaxMessageSize (OPC 10000-6 §6.7.2), for SecurityPolicy None. The caller owns the returned buffers' lifetime
-/// through <see cref="OutgoingMessage.Dispose"/>.
+/// MaxMessageSize (OPC 10000-6 §6.7.2), each chunk padded, signed and encrypted as <see cref="ChunkCrypto"/> says
+/// (None by default). The caller owns the returned buffers' lifetime through <see cref="OutgoingMessage.Dispose"/>.
 /// </summary>
 public static class MessageChunker
 {
@@ -22,8 +23,10 @@ public static class MessageChunker
         uint requestId,
         ReadOnlySpan<byte> body,
         TransportLimits remote,
-        bool isRequest)
+        bool isRequest,
+        ChunkCrypto? crypto = null)
     {
+        crypto ??= ChunkCrypto.None;
         ArgumentNullException.ThrowIfNull(nextSequenceNumber);
         ArgumentNullException.ThrowIfNull(remote);
         var tooLarge = isRequest ? StatusCodes.BadRequestTooLarge : StatusCodes.BadResponseTooLarge;
@@ -48,8 +51,7 @@ public static class MessageChunker
         }
 
         var securityHeaderEnd = headerWriter.Position;
-        var overhead = securityHeaderEnd + 8;
-        var maxBodyPerChunk = (int)remote.ReceiveBufferSize - overhead;
+        var maxBodyPerChunk = ChunkSecurity.MaxBodySize(crypto, securityHeaderEnd, (int)Math.Min(remote.ReceiveBufferSize, int.MaxValue));
         if (maxBodyPerChunk <= 0)
         {
             throw new ServiceResultException(StatusCodes.BadTcpInternalError, $"peer's buffer of {remote.ReceiveBufferSize} bytes cannot hold a chunk header");
@@ -62,7 +64,9 @@ public static class MessageChunker
                 $"{messageType} message of {body.Length} bytes needs {chunkCount} chunks, more than the peer's MaxChunkCount of {remote.MaxChunkCount}");
         }
 
-        var totalSize = (chunkCount * overhead) + body.Length;
+        var fullChunk = ChunkSecurity.ChunkSize(crypto, securityHeaderEnd, maxBodyPerChunk);
+        var lastBody = body.Length - ((chunkCount - 1) * maxBodyPerChunk);
+        var totalSize = ((chunkCount - 1) * fullChunk) + ChunkSecurity.ChunkSize(crypto, securityHeaderEnd, lastBody);
         var buffer = ArrayPool<byte>.Shared.Rent(totalSize);
         var chunks = new List<ReadOnlyMemory<byte>>(chunkCount);
         var position = 0;
@@ -71,13 +75,14 @@ public static class MessageChunker
         {
             var part = remaining[..Math.Min(remaining.Length, maxBodyPerChunk)];
             remaining = remaining[part.Length..];
-            var size = overhead + part.Length;
+            var size = ChunkSecurity.ChunkSize(crypto, securityHeaderEnd, part.Length);
             var chunk = buffer.AsSpan(position, size);
             headerWriter.WrittenSpan.CopyTo(chunk);
             ChunkHeader.Write(chunk, messageType, i == chunkCount - 1 ? ChunkType.Final : ChunkType.Intermediate, (uint)size);
             BinaryPrimitives.WriteUInt32LittleEndian(chunk[securityHeaderEnd..], nextSequenceNumber());
             BinaryPrimitives.WriteUInt32LittleEndian(chunk[(securityHeaderEnd + 4)..], requestId);
-            part.CopyTo(chunk[overhead..]);
+            part.CopyTo(chunk[(securityHeaderEnd + ChunkSecurity.SequenceHeaderSize)..]);
+            ChunkSecurity.Protect(crypto, chunk, securityHeaderEnd, part.Length);
             chunks.Add(buffer.AsMemory(position, size));
             position += size;
         }
@@ -86,18 +91,24 @@ public static class MessageChunker
     }
 
     /// <summary>An abort chunk: the sender gives up a message it has partly sent (OPC 10000-6 §6.7.3).</summary>
-    public static byte[] Abort(UaMessageType messageType, uint secureChannelId, uint tokenId, uint sequenceNumber, uint requestId, StatusCode error, string reason)
+    public static byte[] Abort(UaMessageType messageType, uint secureChannelId, uint tokenId, uint sequenceNumber, uint requestId, StatusCode error, string reason,
+        ChunkCrypto? crypto = null)
     {
+        crypto ??= ChunkCrypto.None;
         using var writer = new UaWriter(128);
         writer.Reserve(ChunkHeader.Size);
         writer.WriteUInt32(secureChannelId);
         writer.WriteUInt32(tokenId);
+        const int securityHeaderEnd = ChunkHeader.Size + 8;
         writer.WriteUInt32(sequenceNumber);
         writer.WriteUInt32(requestId);
         writer.WriteStatusCode(error);
         writer.WriteString(reason);
-        var bytes = writer.ToArray();
+        var bodyLength = writer.Position - securityHeaderEnd - ChunkSecurity.SequenceHeaderSize;
+        var bytes = new byte[ChunkSecurity.ChunkSize(crypto, securityHeaderEnd, bodyLength)];
+        writer.WrittenSpan.CopyTo(bytes);
         ChunkHeader.Write(bytes, messageType, ChunkType.Abort, (uint)bytes.Length);
+        ChunkSecurity.Protect(crypto, bytes, securityHeaderEnd, bodyLength);
         return bytes;
     }
 }

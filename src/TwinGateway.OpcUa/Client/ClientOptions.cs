@@ -1,4 +1,6 @@
 using TwinGateway.OpcUa.Channel;
+using TwinGateway.OpcUa.Security;
+using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.OpcUa.Client;
 
@@ -63,6 +65,22 @@ public sealed record OpcUaClientOptions
 
     public ClientChannelOptions Channel { get; init; } = new();
 
+    /// <summary>
+    /// The security policy of the endpoint to use; None (the default) keeps everything in clear. With a secured policy
+    /// the client asks the server for its endpoints, picks the one with this policy and <see cref="SecurityMode"/>,
+    /// checks its certificate with <see cref="CertificateValidator"/> and signs (and encrypts) every chunk.
+    /// </summary>
+    public SecurityPolicy SecurityPolicy { get; init; } = SecurityPolicy.None;
+
+    /// <summary>Sign or SignAndEncrypt with a secured <see cref="SecurityPolicy"/>.</summary>
+    public MessageSecurityMode SecurityMode { get; init; } = MessageSecurityMode.None;
+
+    /// <summary>Our application instance certificate; its subject alternative name URI becomes the session's ApplicationUri.</summary>
+    public ApplicationCertificate? Certificate { get; init; }
+
+    /// <summary>Decides whether the server's certificate is trusted.</summary>
+    public ICertificateValidator? CertificateValidator { get; init; }
+
     /// <summary>Items per CreateMonitoredItems call when the server does not say its limit.</summary>
     public int DefaultMonitoredItemsPerCall { get; init; } = 1000;
 
@@ -92,6 +110,32 @@ public sealed record OpcUaClientOptions
         if (RequestTimeout <= TimeSpan.Zero)
         {
             problems.Add($"RequestTimeout is {RequestTimeout}; it must be above zero");
+        }
+
+        if (SecurityPolicy is null)
+        {
+            problems.Add("SecurityPolicy is null; use SecurityPolicy.None for an unsecured connection");
+        }
+        else if (!SecurityPolicy.IsNone)
+        {
+            if (SecurityMode is not (MessageSecurityMode.Sign or MessageSecurityMode.SignAndEncrypt))
+            {
+                problems.Add($"SecurityMode is {SecurityMode}; {SecurityPolicy.Name} needs Sign or SignAndEncrypt");
+            }
+
+            if (Certificate is null)
+            {
+                problems.Add($"Certificate is not set; {SecurityPolicy.Name} needs our application instance certificate");
+            }
+
+            if (CertificateValidator is null)
+            {
+                problems.Add($"CertificateValidator is not set; {SecurityPolicy.Name} must decide whether it trusts the server's certificate");
+            }
+        }
+        else if (SecurityMode is not (MessageSecurityMode.None or MessageSecurityMode.Invalid))
+        {
+            problems.Add($"SecurityMode is {SecurityMode} but SecurityPolicy is None");
         }
 
         return problems;

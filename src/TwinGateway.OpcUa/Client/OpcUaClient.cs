@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TwinGateway.OpcUa.Channel;
+using TwinGateway.OpcUa.Security;
 using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.OpcUa.Client;
@@ -27,6 +28,7 @@ public sealed partial class OpcUaClient : IAsyncDisposable
     private byte[]? _serverNonce;
     private byte[]? _serverCertificate;
     private EndpointDescription[] _serverEndpoints = [];
+    private EndpointDescription? _endpoint;
     private Task? _supervisor;
     private uint _requestHandle;
     private int _disposed;
@@ -66,6 +68,12 @@ public sealed partial class OpcUaClient : IAsyncDisposable
 
     internal ClientSecureChannel? CurrentChannel => _channel;
 
+    /// <summary>The security policy of the current channel.</summary>
+    public SecurityPolicy SecurityPolicy => _channel?.SecurityPolicy ?? SecurityPolicy.None;
+
+    /// <summary>The security mode of the current channel.</summary>
+    public MessageSecurityMode SecurityMode => _channel?.SecurityMode ?? MessageSecurityMode.None;
+
     /// <summary>Connects, creates and activates a session. Throws <see cref="ServiceResultException"/> naming the cause.</summary>
     public static async Task<OpcUaClient> ConnectAsync(
         string endpointUrl,
@@ -98,8 +106,50 @@ public sealed partial class OpcUaClient : IAsyncDisposable
         }
     }
 
-    private Task<ClientSecureChannel> OpenChannelAsync(CancellationToken cancellationToken) =>
-        ClientSecureChannel.OpenAsync(EndpointUrl, _options.Channel, _time, _logger, cancellationToken);
+    private async Task<ClientSecureChannel> OpenChannelAsync(CancellationToken cancellationToken)
+    {
+        if (_options.SecurityPolicy.IsNone)
+        {
+            return await ClientSecureChannel.OpenAsync(EndpointUrl, _options.Channel, _time, _logger, cancellationToken).ConfigureAwait(false);
+        }
+
+        _endpoint ??= await SelectEndpointAsync(cancellationToken).ConfigureAwait(false);
+        var channelOptions = _options.Channel with
+        {
+            SecurityPolicy = _options.SecurityPolicy,
+            SecurityMode = _options.SecurityMode,
+            ClientCertificate = _options.Certificate,
+            ServerCertificate = _endpoint.ServerCertificate,
+            CertificateValidator = _options.CertificateValidator,
+        };
+        return await ClientSecureChannel.OpenAsync(EndpointUrl, channelOptions, _time, _logger, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// GetEndpoints on a None channel (discovery needs no security, OPC 10000-4 §5.4.4) and the endpoint with our
+    /// policy and mode; its certificate is what the secured channel encrypts for and what the validator judges.
+    /// </summary>
+    private async Task<EndpointDescription> SelectEndpointAsync(CancellationToken cancellationToken)
+    {
+        var discovery = _options.Channel with { SecurityPolicy = SecurityPolicy.None, SecurityMode = MessageSecurityMode.None };
+        var endpoints = await GetEndpointsAsync(EndpointUrl, discovery, _logger, cancellationToken).ConfigureAwait(false);
+        var match = endpoints.FirstOrDefault(e => e.SecurityPolicyUri == _options.SecurityPolicy.Uri && e.SecurityMode == _options.SecurityMode
+            && (string.IsNullOrEmpty(e.TransportProfileUri) || e.TransportProfileUri == SecurityPolicies.UaTcpBinaryTransport));
+        if (match is null)
+        {
+            var offered = string.Join(", ", endpoints.Select(e => $"{(SecurityPolicy.TryGet(e.SecurityPolicyUri, out var p) ? p.Name : e.SecurityPolicyUri)}/{e.SecurityMode}").Distinct());
+            throw new ServiceResultException(StatusCodes.BadSecurityPolicyRejected,
+                $"{EndpointUrl} offers no {_options.SecurityPolicy.Name}/{_options.SecurityMode} endpoint (it offers: {(offered.Length == 0 ? "none" : offered)})");
+        }
+
+        if (match.ServerCertificate is not { Length: > 0 })
+        {
+            throw new ServiceResultException(StatusCodes.BadCertificateInvalid,
+                $"the {_options.SecurityPolicy.Name}/{_options.SecurityMode} endpoint of {EndpointUrl} carries no server certificate");
+        }
+
+        return match;
+    }
 
     private void OnConnected(ClientSecureChannel channel, string how, ConnectionOutage? ended = null)
     {
@@ -182,23 +232,33 @@ public sealed partial class OpcUaClient : IAsyncDisposable
 
     private async Task CreateAndActivateSessionAsync(ClientSecureChannel channel, CancellationToken cancellationToken)
     {
+        var policy = channel.SecurityPolicy;
+        var ownCertificate = policy.IsNone ? null : _options.Certificate;
+        var clientNonce = RandomNumberGenerator.GetBytes(32);
         var create = new CreateSessionRequest
         {
             RequestHeader = new RequestHeader { Timestamp = _time.GetUtcNow().UtcDateTime, RequestHandle = Interlocked.Increment(ref _requestHandle) },
             ClientDescription = new ApplicationDescription
             {
-                ApplicationUri = _options.ApplicationUri,
+                // A secured session's ApplicationUri must be the one in our certificate (OPC 10000-4 §5.6.2).
+                ApplicationUri = ownCertificate is { ApplicationUri.Length: > 0 } ? ownCertificate.ApplicationUri : _options.ApplicationUri,
                 ProductUri = _options.ProductUri,
                 ApplicationName = new LocalizedText(_options.ApplicationName),
                 ApplicationType = ApplicationType.Client,
             },
             EndpointUrl = EndpointUrl,
             SessionName = _options.SessionName,
-            ClientNonce = RandomNumberGenerator.GetBytes(32),
+            ClientNonce = clientNonce,
+            ClientCertificate = ownCertificate?.Der,
             RequestedSessionTimeout = _options.SessionTimeout.TotalMilliseconds,
             MaxResponseMessageSize = _options.Channel.Limits.MaxMessageSize,
         };
         var created = (CreateSessionResponse)await channel.SendRequestAsync(create, _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        if (ownCertificate is not null)
+        {
+            SessionSignatures.CheckServer(policy, _endpoint, created, ownCertificate.Der, clientNonce, EndpointUrl);
+        }
+
         SessionId = created.SessionId;
         _authenticationToken = created.AuthenticationToken;
         _serverNonce = created.ServerNonce;
@@ -210,12 +270,17 @@ public sealed partial class OpcUaClient : IAsyncDisposable
 
     private async Task ActivateSessionAsync(ClientSecureChannel channel, CancellationToken cancellationToken)
     {
+        var policy = channel.SecurityPolicy;
+        var clientSignature = policy.IsNone || _options.Certificate is null
+            ? new SignatureData()
+            : SessionSignatures.Sign(policy, _options.Certificate, _serverCertificate, _serverNonce);
         var activate = new ActivateSessionRequest
         {
             RequestHeader = NewHeader(),
-            ClientSignature = new SignatureData(),
+            ClientSignature = clientSignature,
             LocaleIds = ["en"],
-            UserIdentityToken = new ExtensionObject(UserTokens.Create(_options.Identity, _serverEndpoints, _serverNonce, _serverCertificate, EndpointUrl)),
+            UserIdentityToken = new ExtensionObject(UserTokens.Create(_options.Identity, _serverEndpoints, _serverNonce, _serverCertificate, EndpointUrl,
+                policy.Uri, channel.SecurityMode)),
             UserTokenSignature = new SignatureData(),
         };
         try

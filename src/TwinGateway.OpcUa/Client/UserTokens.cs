@@ -14,19 +14,20 @@ namespace TwinGateway.OpcUa.Client;
 /// </summary>
 internal static class UserTokens
 {
-    public static IEncodeable Create(UserIdentity identity, EndpointDescription[] endpoints, byte[]? serverNonce, byte[]? serverCertificate, string endpointUrl)
+    public static IEncodeable Create(UserIdentity identity, EndpointDescription[] endpoints, byte[]? serverNonce, byte[]? serverCertificate, string endpointUrl,
+        string channelPolicyUri = SecurityPolicies.None, MessageSecurityMode channelMode = MessageSecurityMode.None)
     {
         var wanted = identity is UserNameIdentity ? UserTokenType.UserName : UserTokenType.Anonymous;
-        var (policy, endpoint) = FindPolicy(endpoints, wanted);
+        var (policy, endpoint) = FindPolicy(endpoints, wanted, channelPolicyUri, channelMode);
         if (policy is null && endpoints.Length > 0)
         {
             var offered = string.Join(", ", endpoints
-                .Where(e => e.SecurityMode == MessageSecurityMode.None)
+                .Where(e => Matches(e, channelPolicyUri, channelMode))
                 .SelectMany(e => e.UserIdentityTokens ?? [])
                 .Select(p => p.TokenType.ToString())
                 .Distinct());
             throw new ServiceResultException(StatusCodes.BadIdentityTokenRejected,
-                $"{endpointUrl} offers no {wanted} token on a SecurityPolicy None endpoint (it offers: {(offered.Length == 0 ? "none" : offered)})");
+                $"{endpointUrl} offers no {wanted} token on its {channelPolicyUri}/{channelMode} endpoint (it offers: {(offered.Length == 0 ? "none" : offered)})");
         }
 
         switch (identity)
@@ -81,9 +82,13 @@ internal static class UserTokens
         }
     }
 
-    private static (UserTokenPolicy? Policy, EndpointDescription? Endpoint) FindPolicy(EndpointDescription[] endpoints, UserTokenType type)
+    /// <summary>The endpoints of the channel's policy and mode (None: every None endpoint).</summary>
+    private static bool Matches(EndpointDescription endpoint, string channelPolicyUri, MessageSecurityMode channelMode) =>
+        endpoint.SecurityMode == channelMode && (channelMode == MessageSecurityMode.None || endpoint.SecurityPolicyUri == channelPolicyUri);
+
+    private static (UserTokenPolicy? Policy, EndpointDescription? Endpoint) FindPolicy(EndpointDescription[] endpoints, UserTokenType type, string channelPolicyUri, MessageSecurityMode channelMode)
     {
-        foreach (var endpoint in endpoints.Where(e => e.SecurityMode == MessageSecurityMode.None))
+        foreach (var endpoint in endpoints.Where(e => Matches(e, channelPolicyUri, channelMode)))
         {
             foreach (var policy in endpoint.UserIdentityTokens ?? [])
             {
