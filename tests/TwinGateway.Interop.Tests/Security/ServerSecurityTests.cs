@@ -107,6 +107,53 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         Assert.True(_fixture.Log.Contains(_fixture.UntrustedNodeClient.Thumbprint), "the refusal does not name the certificate");
     }
 
+    // ---- our client ----
+
+    private OpcUaClientOptions OurClient(string policy, string mode, UserIdentity identity) => new()
+    {
+        ApplicationUri = _fixture.OurClient.ApplicationUri,
+        SecurityPolicy = Policy(policy),
+        SecurityMode = Enum.Parse<MessageSecurityMode>(mode),
+        Certificate = _fixture.OurClient,
+        CertificateValidator = new PinnedCertificateValidator([_fixture.ServerCertificate.Certificate]),
+        Identity = identity,
+        // 8 KB chunks both ways: the 1,500-node Read and its response span several chunks, each padded and signed.
+        Channel = new ClientChannelOptions { Limits = new TransportLimits { ReceiveBufferSize = 8192, SendBufferSize = 8192 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(PoliciesAndModes))]
+    public async Task Our_client_reads_large_messages_browses_subscribes_and_logs_in(string policy, string mode)
+    {
+        await using var client = await OpcUaClient.ConnectAsync(_fixture.Server.EndpointUrl, OurClient(policy, mode, UserIdentity.ForUser("operator", "secret1")), logger: _fixture.Log);
+        Assert.Equal(Policy(policy), client.SecurityPolicy);
+        Assert.Equal(Enum.Parse<MessageSecurityMode>(mode), client.SecurityMode);
+
+        var nodes = Enumerable.Range(0, 1500).Select(i => new NodeId($"Test.Big.{i:D4}", 1)).ToList();
+        var values = await client.ReadValuesAsync(nodes);
+        Assert.Equal(1500, values.Length);
+        Assert.All(values, v => Assert.True(v.StatusCode.IsGood, v.StatusCode.Name));
+        Assert.Equal(1499.0, values[^1].Value.Value);
+
+        var references = await client.BrowseAsync(new NodeId(ObjectIds.ObjectsFolder));
+        Assert.Contains(references, r => r.BrowseName.Name == "Test");
+
+        var subscription = await client.CreateSubscriptionAsync(new SubscriptionOptions { PublishingInterval = TimeSpan.FromMilliseconds(50), KeepAliveCount = 5, LifetimeCount = 100 });
+        var items = await subscription.AddItemsAsync([new MonitoredItemOptions(new NodeId("Test.Counter", 1)) { SamplingInterval = TimeSpan.FromMilliseconds(20), QueueSize = 10 }]);
+        Assert.True(items[0].IsCreated, items[0].Status.Name);
+        var batches = await Client.SubscriptionTests.Collect<DataChangeBatch>(subscription, 3);
+        Assert.Equal(3, batches.Count);
+        await client.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Our_client_with_a_wrong_password_is_refused_with_BadUserAccessDenied()
+    {
+        var ex = await Assert.ThrowsAsync<ServiceResultException>(() =>
+            OpcUaClient.ConnectAsync(_fixture.Server.EndpointUrl, OurClient("Aes128_Sha256_RsaOaep", "SignAndEncrypt", UserIdentity.ForUser("operator", "nope")), logger: _fixture.Log));
+        Assert.Equal(StatusCodes.BadUserAccessDenied, ex.StatusCode.Code);
+    }
+
     // ---- endpoints ----
 
     [Fact]
@@ -362,6 +409,10 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         public ApplicationCertificate RawClient { get; } =
             ApplicationCertificate.CreateSelfSigned("urn:twingateway:test:raw-client", "CN=TwinGateway raw test client", ["localhost"], TimeSpan.FromDays(1));
 
+        /// <summary>Our own client's certificate (trusted).</summary>
+        public ApplicationCertificate OurClient { get; } =
+            ApplicationCertificate.CreateSelfSigned("urn:twingateway:test:our-client", "CN=TwinGateway test client", ["localhost"], TimeSpan.FromDays(1));
+
         public PemFiles NodeClient { get; private set; } = null!;
 
         public PemFiles UntrustedNodeClient { get; private set; } = null!;
@@ -372,7 +423,7 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         {
             NodeClient = Write("node-client", "urn:twingateway:test:node-client");
             UntrustedNodeClient = Write("untrusted-node-client", "urn:twingateway:test:untrusted-node-client");
-            var trusted = new[] { NodeClient.Loaded.Certificate, RawClient.Certificate };
+            var trusted = new[] { NodeClient.Loaded.Certificate, RawClient.Certificate, OurClient.Certificate };
             _server = new UaServer(
                 new UaServerOptions
                 {
