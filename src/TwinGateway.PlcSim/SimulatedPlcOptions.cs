@@ -23,4 +23,10 @@ public sealed record SimulatedPlcOptions
 
     /// <summary>Simulated time per step; the PLC steps in real time, so this is also its update period.</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// PKI folder: when set, the PLC also offers the secured endpoints with the certificate in <c>own/</c> (created when
+    /// missing) and trusts the client certificates in <c>trusted/certs</c> (see <see cref="OpcUa.Server.ServerCertificates"/>).
+    /// </summary>
+    public string? PkiFolder { get; init; }
 }

@@ -154,6 +154,51 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         Assert.Equal(StatusCodes.BadUserAccessDenied, ex.StatusCode.Code);
     }
 
+    // ---- the simulated PLC with a PKI folder ----
+
+    [Fact]
+    public async Task Simulated_PLC_with_a_PKI_folder_creates_its_certificate_once_and_serves_our_client_encrypted()
+    {
+        using var pki = new TempFolder();
+        var trusted = Directory.CreateDirectory(Path.Combine(pki.Path, "trusted", "certs"));
+        await File.WriteAllBytesAsync(Path.Combine(trusted.FullName, "our-client.der"), _fixture.OurClient.Der);
+        var options = new TwinGateway.PlcSim.SimulatedPlcOptions { Port = 0, Seed = 1, PkiFolder = pki.Path };
+        byte[] der;
+        await using (var plc = new TwinGateway.PlcSim.SimulatedPlc(PlcSim.SimulatedPlcFixture.Line, options))
+        {
+            await plc.StartAsync();
+            der = await File.ReadAllBytesAsync(Path.Combine(pki.Path, "own", "certs", "certificate.der"));
+            var endpoints = await OpcUaClient.GetEndpointsAsync(plc.EndpointUrl);
+            Assert.Equal(7, endpoints.Length);
+            Assert.All(endpoints.Where(e => e.SecurityMode != MessageSecurityMode.None), e => Assert.Equal(der, e.ServerCertificate));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(pki.Path, "own", "private", "certificate.pfx")));
+            }
+
+            var client = new OpcUaClientOptions
+            {
+                ApplicationUri = _fixture.OurClient.ApplicationUri,
+                SecurityPolicy = SecurityPolicy.Aes256Sha256RsaPss,
+                SecurityMode = MessageSecurityMode.SignAndEncrypt,
+                Certificate = _fixture.OurClient,
+                CertificateValidator = new PinnedCertificateValidator([X509CertificateLoader.LoadCertificate(der)]),
+            };
+            await using var connected = await OpcUaClient.ConnectAsync(plc.EndpointUrl, client);
+            var state = await connected.ReadAttributeAsync(new NodeId(VariableIds.Server_ServerStatus_State), Attributes.Value);
+            Assert.True(state.StatusCode.IsGood, state.StatusCode.Name);
+            Assert.Equal(MessageSecurityMode.SignAndEncrypt, connected.SecurityMode);
+        }
+
+        // A second start keeps the certificate it made.
+        await using (var again = new TwinGateway.PlcSim.SimulatedPlc(PlcSim.SimulatedPlcFixture.Line, options))
+        {
+            await again.StartAsync();
+            var endpoints = await OpcUaClient.GetEndpointsAsync(again.EndpointUrl);
+            Assert.Equal(der, endpoints.First(e => e.SecurityMode == MessageSecurityMode.SignAndEncrypt).ServerCertificate);
+        }
+    }
+
     // ---- endpoints ----
 
     [Fact]
