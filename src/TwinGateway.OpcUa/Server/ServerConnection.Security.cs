@@ -74,7 +74,9 @@ internal sealed partial class ServerConnection
         var securityHeaderEnd = ChunkHeader.Size + reader.Position;
         var options = _server.Options;
         var policyUri = header.SecurityPolicyUri ?? "";
-        if (!SecurityPolicy.TryGet(policyUri, out var policy) || !options.OfferedSecurity.Any(s => s.PolicyUri == policyUri))
+        // A None channel is always open to discovery (GetEndpoints, FindServers: OPC 10000-4 §5.4), even with None
+        // switched off; the services then refuse everything else on it (UaServer.DispatchAsync).
+        if (!SecurityPolicy.TryGet(policyUri, out var policy) || !(policy.IsNone || options.OfferedSecurity.Any(s => s.PolicyUri == policyUri)))
         {
             throw new ServiceResultException(StatusCodes.BadSecurityPolicyRejected,
                 $"security policy '{policyUri}' is not offered; this server offers {string.Join(", ", options.OfferedSecurity.Select(s => s.PolicyUri).Distinct())}");
@@ -194,7 +196,8 @@ internal sealed partial class ServerConnection
                 $"renewal asks for security mode {request.SecurityMode}; channel {ChannelId} was opened with {current.Mode}");
         }
 
-        if (!_server.Options.OfferedSecurity.Contains(new EndpointSecurity(policyUri, request.SecurityMode)))
+        var asked = new EndpointSecurity(policyUri, request.SecurityMode);
+        if (!_server.Options.OfferedSecurity.Contains(asked) && asked != new EndpointSecurity(SecurityPolicies.None, MessageSecurityMode.None))
         {
             throw new ServiceResultException(StatusCodes.BadSecurityModeRejected,
                 $"security mode {request.SecurityMode} is not offered with {policyUri}");

@@ -199,6 +199,36 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         }
     }
 
+    // ---- None switched off ----
+
+    [Fact]
+    public async Task With_None_switched_off_a_None_channel_serves_discovery_only()
+    {
+        var options = new UaServerOptions
+        {
+            Port = 0,
+            ApplicationUri = _fixture.ServerCertificate.ApplicationUri,
+            Certificate = _fixture.ServerCertificate,
+            ClientCertificateValidator = new PinnedCertificateValidator([_fixture.OurClient.Certificate]),
+            AllowSecurityPolicyNone = false,
+        };
+        await using var server = new UaServer(options);
+        await server.StartAsync();
+
+        var endpoints = await OpcUaClient.GetEndpointsAsync(server.EndpointUrl);
+        Assert.Equal(6, endpoints.Length);
+        Assert.DoesNotContain(endpoints, e => e.SecurityMode == MessageSecurityMode.None);
+
+        var ex = await Assert.ThrowsAsync<ServiceResultException>(() => OpcUaClient.ConnectAsync(server.EndpointUrl, new OpcUaClientOptions()));
+        Assert.True(ex.StatusCode.Code is StatusCodes.BadSecurityPolicyRejected or StatusCodes.BadSecurityModeRejected, ex.ToString());
+
+        await using var secured = await OpcUaClient.ConnectAsync(server.EndpointUrl, OurClient("Basic256Sha256", "SignAndEncrypt", UserIdentity.Anonymous) with
+        {
+            CertificateValidator = new PinnedCertificateValidator([_fixture.ServerCertificate.Certificate]),
+        });
+        Assert.True((await secured.ReadAttributeAsync(new NodeId(VariableIds.Server_ServerStatus_State), Attributes.Value)).StatusCode.IsGood);
+    }
+
     // ---- endpoints ----
 
     [Fact]
