@@ -150,8 +150,45 @@ public sealed class ClientSecurityTests(SecuredNodeOpcUaServerFixture fixture) :
 
         var ex = await Assert.ThrowsAsync<ServiceResultException>(() => OpcUaClient.ConnectAsync(fixture.Server.EndpointUrl, options, logger: _log));
 
-        Assert.True(ex.StatusCode.IsBad, ex.ToString());
-        Assert.NotEqual(StatusCodes.BadTimeout, ex.StatusCode.Code);
+        // node-opcua answers the OPN of a certificate outside its trusted store with a bare BadSecurityChecksFailed.
+        Assert.Equal(StatusCodes.BadSecurityChecksFailed, ex.StatusCode.Code);
+        Assert.Contains("OpenSecureChannel", ex.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Basic256Sha256", MessageSecurityMode.SignAndEncrypt)]
+    [InlineData("Aes256Sha256RsaPss", MessageSecurityMode.Sign)]
+    public async Task The_token_is_renewed_with_new_keys_and_requests_keep_flowing(string policy, MessageSecurityMode mode)
+    {
+        var options = new ClientChannelOptions
+        {
+            RequestedLifetime = TimeSpan.FromSeconds(2),
+            SecurityPolicy = Policy(policy),
+            SecurityMode = mode,
+            ClientCertificate = fixture.ClientCertificate,
+            ServerCertificate = fixture.ServerCertificate,
+            CertificateValidator = new PinnedCertificateValidator([System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(fixture.ServerCertificate)]),
+        };
+        await using var channel = await ClientSecureChannel.OpenAsync(fixture.Server.EndpointUrl, options, logger: _log);
+        var firstToken = channel.TokenId;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var requests = 0;
+        while (channel.RenewCount < 2)
+        {
+            timeout.Token.ThrowIfCancellationRequested();
+            var response = (GetEndpointsResponse)await channel.SendRequestAsync(new GetEndpointsRequest
+            {
+                RequestHeader = new RequestHeader(),
+                EndpointUrl = fixture.Server.EndpointUrl,
+            }, cancellationToken: timeout.Token);
+            Assert.NotEmpty(response.Endpoints ?? []);
+            requests++;
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Assert.NotEqual(firstToken, channel.TokenId);
+        Assert.True(channel.IsOpen);
+        Assert.True(requests > 2);
     }
 
     public void Dispose() => _log.Dispose();
