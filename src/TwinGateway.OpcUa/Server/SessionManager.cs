@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using TwinGateway.OpcUa.Security;
 using TwinGateway.OpcUa.Types;
@@ -196,7 +197,7 @@ internal sealed partial class SessionManager
             }
         }
 
-        var (userName, problem) = await AuthenticateAsync(security, serverNonce, request.UserIdentityToken, cancellationToken).ConfigureAwait(false);
+        var (userName, problem) = await AuthenticateAsync(security, serverNonce, request, cancellationToken).ConfigureAwait(false);
         if (problem is { } refused)
         {
             Log.Refused(_logger, session.Describe(), connection.RemoteEndPoint, refused.Reason);
@@ -223,8 +224,9 @@ internal sealed partial class SessionManager
     }
 
     private async ValueTask<(string? UserName, ServiceResultException? Problem)> AuthenticateAsync(
-        ServerChannelSecurity? security, byte[] serverNonce, ExtensionObject? token, CancellationToken cancellationToken)
+        ServerChannelSecurity? security, byte[] serverNonce, ActivateSessionRequest request, CancellationToken cancellationToken)
     {
+        var token = request.UserIdentityToken;
         var options = _server.Options;
         switch (token?.Body)
         {
@@ -269,9 +271,58 @@ internal sealed partial class SessionManager
                 return await options.Authenticator.ValidateAsync(user.UserName!, password, cancellationToken).ConfigureAwait(false)
                     ? (user.UserName, null)
                     : (null, new ServiceResultException(StatusCodes.BadUserAccessDenied, $"user '{user.UserName}' gave a wrong password or is unknown"));
+            case X509IdentityToken x509 when security is not null && options.UserCertificateValidator is not null:
+                return AuthenticateCertificate(security, serverNonce, x509, request.UserTokenSignature);
             default:
                 return (null, new ServiceResultException(StatusCodes.BadIdentityTokenInvalid,
-                    $"identity token {token.TypeId} is not supported (anonymous and user name are)"));
+                    $"identity token {token.TypeId} is not supported (anonymous, user name{(options.UserCertificateValidator is null ? "" : ", and X.509 on a secured channel")} are)"));
+        }
+    }
+
+    /// <summary>
+    /// An X.509 user token (OPC 10000-4 §7.41.2.3): the user certificate trusted by the user certificate validator, and
+    /// the user token signature over serverCertificate | serverNonce made with its key and the channel's policy. The user
+    /// is named by the certificate's subject.
+    /// </summary>
+    private (string? UserName, ServiceResultException? Problem) AuthenticateCertificate(
+        ServerChannelSecurity security, byte[] serverNonce, X509IdentityToken token, SignatureData signature)
+    {
+        IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> chain;
+        try
+        {
+            chain = CertificateChain.Parse(token.CertificateData ?? []);
+        }
+        catch (ServiceResultException ex)
+        {
+            return (null, new ServiceResultException(StatusCodes.BadIdentityTokenInvalid, $"X.509 user token: {ex.Reason}"));
+        }
+
+        try
+        {
+            var user = chain[0];
+            var verdict = _server.Options.UserCertificateValidator!.Validate(chain, null);
+            if (!verdict.IsTrusted)
+            {
+                return (null, new ServiceResultException(StatusCodes.BadIdentityTokenRejected, $"user certificate refused: {verdict.Status.Name}: {verdict.Reason}"));
+            }
+
+            using var key = user.GetRSAPublicKey();
+            if (key is null
+                || !string.Equals(signature.Algorithm, security.Policy.AsymmetricSignatureAlgorithmUri, StringComparison.Ordinal)
+                || !security.Policy.Verify(key, [.. _server.Options.Certificate!.Der, .. serverNonce], signature.Signature ?? []))
+            {
+                return (null, new ServiceResultException(StatusCodes.BadUserSignatureInvalid,
+                    $"the user token signature of {user.Subject} ({user.Thumbprint}) over our certificate and nonce does not verify with {security.Policy.Name}"));
+            }
+
+            return (user.Subject, null);
+        }
+        finally
+        {
+            foreach (var c in chain)
+            {
+                c.Dispose();
+            }
         }
     }
 

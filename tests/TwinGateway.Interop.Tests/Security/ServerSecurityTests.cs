@@ -434,6 +434,24 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         Assert.Equal(StatusCodes.BadUserAccessDenied, fault.ResponseHeader.ServiceResult.Code);
     }
 
+    [Fact]
+    public async Task ActivateSession_with_a_trusted_user_certificate_logs_in_and_refuses_a_wrong_signature_and_an_untrusted_one()
+    {
+        await using var client = await RawSecureClient.OpenAsync(_fixture, SecurityPolicy.Aes256Sha256RsaPss, MessageSecurityMode.SignAndEncrypt);
+        var created = await client.CreateSessionAsync(_fixture.RawClient.ApplicationUri);
+
+        var wrongSignature = await client.ActivateAsync(created, client.UserCertificate(_fixture.User), userSignatureKey: _fixture.RawClient.PrivateKey);
+        Assert.Equal(StatusCodes.BadUserSignatureInvalid, Assert.IsType<ServiceFault>(wrongSignature).ResponseHeader.ServiceResult.Code);
+
+        var stranger = ApplicationCertificate.CreateSelfSigned("urn:stranger", "CN=stranger", ["localhost"], TimeSpan.FromDays(1));
+        var untrusted = await client.ActivateAsync(created, client.UserCertificate(stranger), userSignatureKey: stranger.PrivateKey);
+        Assert.Equal(StatusCodes.BadIdentityTokenRejected, Assert.IsType<ServiceFault>(untrusted).ResponseHeader.ServiceResult.Code);
+
+        var activated = await client.ActivateAsync(created, client.UserCertificate(_fixture.User), userSignatureKey: _fixture.User.PrivateKey);
+        Assert.IsType<ActivateSessionResponse>(activated);
+        Assert.True(_fixture.Log.Contains("user CN=TwinGateway test user"), "the session was not activated as the certificate's subject");
+    }
+
     // ---- token renewal, raw ----
 
     [Fact]
@@ -488,6 +506,10 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         public ApplicationCertificate OurClient { get; } =
             ApplicationCertificate.CreateSelfSigned("urn:twingateway:test:our-client", "CN=TwinGateway test client", ["localhost"], TimeSpan.FromDays(1));
 
+        /// <summary>An X.509 user's certificate (trusted by the user certificate validator).</summary>
+        public ApplicationCertificate User { get; } =
+            ApplicationCertificate.CreateSelfSigned("urn:twingateway:test:user", "CN=TwinGateway test user", ["localhost"], TimeSpan.FromDays(1));
+
         public PemFiles NodeClient { get; private set; } = null!;
 
         public PemFiles UntrustedNodeClient { get; private set; } = null!;
@@ -506,6 +528,7 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
                     ApplicationUri = ServerCertificate.ApplicationUri,
                     Certificate = ServerCertificate,
                     ClientCertificateValidator = new PinnedCertificateValidator(trusted),
+                    UserCertificateValidator = new PinnedCertificateValidator([User.Certificate]),
                     Authenticator = new StaticUserAuthenticator(new Dictionary<string, string> { ["operator"] = "secret1" }),
                 },
                 loggerFactory: Log);
@@ -710,13 +733,17 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
         }
 
         /// <summary>ActivateSession signed over serverCertificate | serverNonce (or <paramref name="signedNonce"/> instead of the nonce).</summary>
-        public Task<IEncodeable> ActivateAsync(CreateSessionResponse created, IEncodeable? userToken, byte[]? signedNonce = null)
+        public Task<IEncodeable> ActivateAsync(CreateSessionResponse created, IEncodeable? userToken, byte[]? signedNonce = null, RSA? userSignatureKey = null)
         {
-            var signature = _policy.Sign(_fixture.RawClient.PrivateKey, [.. _fixture.ServerCertificate.Der, .. signedNonce ?? created.ServerNonce!]);
+            byte[] signed = [.. _fixture.ServerCertificate.Der, .. signedNonce ?? created.ServerNonce!];
+            var signature = _policy.Sign(_fixture.RawClient.PrivateKey, signed);
             return CallAsync(new ActivateSessionRequest
             {
                 RequestHeader = Header(created.AuthenticationToken),
                 ClientSignature = new SignatureData { Algorithm = _policy.AsymmetricSignatureAlgorithmUri, Signature = signature },
+                UserTokenSignature = userSignatureKey is null
+                    ? new SignatureData()
+                    : new SignatureData { Algorithm = _policy.AsymmetricSignatureAlgorithmUri, Signature = _policy.Sign(userSignatureKey, signed) },
                 UserIdentityToken = new ExtensionObject(userToken ?? new AnonymousIdentityToken { PolicyId = "anonymous" }),
             });
         }
@@ -738,6 +765,9 @@ public sealed class ServerSecurityTests : IClassFixture<ServerSecurityTests.Secu
                 EncryptionAlgorithm = _policy.AsymmetricEncryptionAlgorithmUri,
             };
         }
+
+        public X509IdentityToken UserCertificate(ApplicationCertificate user) =>
+            new() { PolicyId = "certificate_" + _policy.Name, CertificateData = user.Der };
 
         /// <summary>Sends a request on the channel and returns the decoded answer (the response or a ServiceFault).</summary>
         public async Task<IEncodeable> CallAsync(IEncodeable request)
