@@ -84,18 +84,25 @@ public sealed partial class SimulatedPlc : IAsyncDisposable
             _twin.InjectFault(fault);
         }
 
-        Server = new UaServer(
-            new UaServerOptions
+        var serverOptions = new UaServerOptions
+        {
+            ListenAddress = _options.ListenAddress,
+            Port = _options.Port ?? PortOf(Controller.EndpointUrl),
+            ApplicationUri = $"urn:twingateway:plc-sim:{line.Id}:{Controller.Id}",
+            ApplicationName = $"TwinGateway simulated PLC {Controller.Id} of line {line.Id}",
+            Authenticator = _options.Users,
+            AllowAnonymous = _options.Users is null,
+        };
+        if (_options.PkiFolder is { } pki)
+        {
+            serverOptions = serverOptions with
             {
-                ListenAddress = _options.ListenAddress,
-                Port = _options.Port ?? PortOf(Controller.EndpointUrl),
-                ApplicationUri = $"urn:twingateway:plc-sim:{line.Id}:{Controller.Id}",
-                ApplicationName = $"TwinGateway simulated PLC {Controller.Id} of line {line.Id}",
-                Authenticator = _options.Users,
-                AllowAnonymous = _options.Users is null,
-            },
-            _time,
-            factory);
+                Certificate = ServerCertificates.LoadOrCreate(pki, serverOptions.ApplicationUri, serverOptions.ApplicationName, ["localhost", _options.ListenAddress.ToString()]),
+                ClientCertificateValidator = ServerCertificates.TrustedFolder(pki),
+            };
+        }
+
+        Server = new UaServer(serverOptions, _time, factory);
         Prefix = PrefixOf(line, Controller.Id);
         _signals = BuildAddressSpace();
         _snapshot = new double[line.Signals.Length];

@@ -26,4 +26,10 @@ public sealed record SimulatedPlcOptions
 
     /// <summary>Who may log in (user name and password); null lets anyone in anonymously, as a PLC without users.</summary>
     public TwinGateway.OpcUa.Server.IUserAuthenticator? Users { get; init; }
+
+    /// <summary>
+    /// PKI folder: when set, the PLC also offers the secured endpoints with the certificate in <c>own/</c> (created when
+    /// missing) and trusts the client certificates in <c>trusted/certs</c> (see <see cref="OpcUa.Server.ServerCertificates"/>).
+    /// </summary>
+    public string? PkiFolder { get; init; }
 }

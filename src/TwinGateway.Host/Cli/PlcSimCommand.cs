@@ -27,10 +27,14 @@ internal static class PlcSimCommand
             Description = $"A fault active from the start (repeatable): {FaultSpec.Syntax}",
             AllowMultipleArgumentsPerToken = false,
         };
+        var pki = new Option<string?>("--pki")
+        {
+            Description = "PKI folder: also offer the secured endpoints with the certificate in own/ (created when missing), trusting the client certificates in trusted/certs",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Debug logging" };
         var command = new Command("plc-sim", "Run a line's simulated PLC on our OPC UA server until Ctrl+C")
         {
-            line, port, listen, seed, controller, faults, verbose,
+            line, port, listen, seed, controller, faults, pki, verbose,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -74,6 +78,7 @@ internal static class PlcSimCommand
                 ListenAddress = address ?? IPAddress.Loopback,
                 ControllerId = parse.GetValue(controller),
                 Faults = injected,
+                PkiFolder = parse.GetValue(pki),
             };
             problems.AddRange(SimulatedPlc.Check(definition, options));
             if (problems.Count > 0)

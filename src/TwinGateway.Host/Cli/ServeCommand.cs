@@ -15,8 +15,13 @@ internal static class ServeCommand
         var scale = new Option<int>("--scale") { Description = "Double variables in the Scale folder, changing every 100 ms", DefaultValueFactory = _ => 10_000 };
         var users = new Option<string[]>("--user") { Description = "A user as NAME:PASSWORD (repeatable); anonymous is always allowed", AllowMultipleArgumentsPerToken = false };
         var testFolder = new Option<bool>("--test-folder") { Description = "Also add the interop Test folder (same nodes as the node-opcua test peer)" };
+        var pki = new Option<string?>("--pki")
+        {
+            Description = "PKI folder: also offer Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss (Sign, SignAndEncrypt) with the certificate in own/ (created when missing), trusting the client certificates in trusted/certs",
+        };
+        var noNone = new Option<bool>("--no-none") { Description = "Turn SecurityPolicy None off (needs --pki)" };
         var verbose = new Option<bool>("--verbose") { Description = "Debug logging" };
-        var command = new Command("serve", "Run the demo OPC UA server (Demo, Scale folders) until Ctrl+C") { port, listen, scale, users, testFolder, verbose };
+        var command = new Command("serve", "Run the demo OPC UA server (Demo, Scale folders) until Ctrl+C") { port, listen, scale, users, testFolder, pki, noNone, verbose };
         command.SetAction(async (parse, ct) =>
         {
             if (!IPAddress.TryParse(parse.GetValue(listen), out var address))
@@ -38,15 +43,33 @@ internal static class ServeCommand
                 table[spec[..colon]] = spec[(colon + 1)..];
             }
 
+            const string applicationUri = "urn:twingateway:demo-server";
+            var pkiFolder = parse.GetValue(pki);
+            if (parse.GetValue(noNone) && pkiFolder is null)
+            {
+                await Console.Error.WriteLineAsync("error: --no-none needs --pki (without a certificate no secured endpoint can be offered)").ConfigureAwait(false);
+                return 2;
+            }
+
             using var logging = ConsoleLogging.Create(parse.GetValue(verbose));
             var options = new UaServerOptions
             {
                 ListenAddress = address,
                 Port = parse.GetValue(port),
-                ApplicationUri = "urn:twingateway:demo-server",
+                ApplicationUri = applicationUri,
                 ApplicationName = "TwinGateway demo OPC UA server",
                 Authenticator = table.Count > 0 ? new StaticUserAuthenticator(table) : null,
+                AllowSecurityPolicyNone = !parse.GetValue(noNone),
             };
+            if (pkiFolder is not null)
+            {
+                options = options with
+                {
+                    Certificate = ServerCertificates.LoadOrCreate(pkiFolder, applicationUri, "TwinGateway demo OPC UA server", ["localhost", System.Net.Dns.GetHostName(), address.ToString()]),
+                    ClientCertificateValidator = ServerCertificates.TrustedFolder(pkiFolder),
+                };
+            }
+
             await using var server = new UaServer(options, loggerFactory: logging);
             await using var demo = DemoNodes.Add(server, parse.GetValue(scale), parse.GetValue(testFolder));
             try
@@ -59,7 +82,7 @@ internal static class ServeCommand
                 return 2;
             }
 
-            Console.WriteLine($"listening on {server.EndpointUrl} ({server.AddressSpace.Count} nodes); Ctrl+C stops");
+            Console.WriteLine($"listening on {server.EndpointUrl} ({server.AddressSpace.Count} nodes; security: {string.Join(", ", options.OfferedSecurity.Select(s => s.IsNone ? "None" : $"{s.PolicyUri[(s.PolicyUri.LastIndexOf('#') + 1)..]}/{s.Mode}"))}); Ctrl+C stops");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);

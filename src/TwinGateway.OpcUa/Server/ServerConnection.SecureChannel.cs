@@ -24,16 +24,7 @@ internal sealed partial class ServerConnection
     private readonly HashSet<uint> _discarding = [];
     private long _tokenExpiresTicks;
 
-    private void CheckChunk(in SecureChunk chunk)
-    {
-        if (chunk.Header.MessageType == UaMessageType.OpenSecureChannel && chunk.AsymmetricHeader?.SecurityPolicyUri != SecurityPolicies.None)
-        {
-            throw new ServiceResultException(StatusCodes.BadSecurityPolicyRejected,
-                $"security policy '{chunk.AsymmetricHeader?.SecurityPolicyUri}' is not offered; this endpoint has {SecurityPolicies.None}");
-        }
-
-        _channel.CheckIncoming(chunk);
-    }
+    private void CheckChunk(in SecureChunk chunk) => _channel.CheckIncoming(chunk);
 
     /// <summary>
     /// Adds a checked chunk to its message. Returns the message once complete; null while more chunks are expected, for
@@ -103,11 +94,8 @@ internal sealed partial class ServerConnection
         }
 
         var request = reader.ReadEncodeable(new OpenSecureChannelRequest());
-        if (request.SecurityMode != MessageSecurityMode.None)
-        {
-            throw new ServiceResultException(StatusCodes.BadSecurityModeRejected, $"security mode {request.SecurityMode} is not offered; this endpoint has None");
-        }
-
+        var opened = _opening;
+        CheckSecurityMode(request, opened);
         if (request.RequestType == SecurityTokenRequestType.Renew && ChannelId == 0)
         {
             throw new ServiceResultException(StatusCodes.BadSecureChannelIdInvalid, "Renew before Issue");
@@ -116,6 +104,31 @@ internal sealed partial class ServerConnection
         if (request.RequestType == SecurityTokenRequestType.Issue && ChannelId != 0)
         {
             throw new ServiceResultException(StatusCodes.BadSecureChannelIdInvalid, $"Issue on channel {ChannelId}, which is already open");
+        }
+
+        byte[] serverNonce = [];
+        if (opened is { } secured)
+        {
+            var clientNonce = request.ClientNonce ?? [];
+            if (clientNonce.Length != secured.Policy.NonceLength)
+            {
+                throw new ServiceResultException(StatusCodes.BadNonceInvalid,
+                    $"client nonce of {clientNonce.Length} bytes; {secured.Policy.Name} needs {secured.Policy.NonceLength}");
+            }
+
+            if (Security is null)
+            {
+                Security = new ServerChannelSecurity(secured.Policy, request.SecurityMode, secured.Certificate, secured.PublicKey, _server.Options.Certificate!);
+                _opening = null;
+            }
+            else
+            {
+                secured.Dispose();
+                _opening = null;
+            }
+
+            serverNonce = Security.Policy.CreateNonce();
+            Security.AddToken(_channel.TokenId + 1, clientNonce, serverNonce);
         }
 
         var channelId = ChannelId == 0 ? (uint)Interlocked.Increment(ref s_nextChannelId) : ChannelId;
@@ -130,7 +143,7 @@ internal sealed partial class ServerConnection
             ResponseHeader = new ResponseHeader { Timestamp = now, RequestHandle = request.RequestHeader.RequestHandle },
             ServerProtocolVersion = 0,
             SecurityToken = new ChannelSecurityToken { ChannelId = channelId, TokenId = _channel.TokenId, CreatedAt = now, RevisedLifetime = (uint)lifetime.TotalMilliseconds },
-            ServerNonce = [],
+            ServerNonce = serverNonce,
         };
         Log.ChannelOpened(_logger, RemoteEndPoint, channelId, _channel.TokenId, request.RequestType.ToString(), (long)lifetime.TotalMilliseconds);
         await SendAsync(UaMessageType.OpenSecureChannel, message.RequestId, response, token).ConfigureAwait(false);
@@ -149,7 +162,9 @@ internal sealed partial class ServerConnection
         await _sendLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            using var message = _channel.Chunk(type, requestId, writer.WrittenSpan, _remote);
+            using var message = Security is { } security
+                ? security.Chunk(type, ChannelId, requestId, writer.WrittenSpan, _remote)
+                : _channel.Chunk(type, requestId, writer.WrittenSpan, _remote);
             await _stream.WriteAsync(message.All, token).ConfigureAwait(false);
             _server.Diagnostics.CountSent(message.Length);
         }
@@ -164,7 +179,8 @@ internal sealed partial class ServerConnection
         await _sendLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(_channel.Abort(requestId, status, reason), token).ConfigureAwait(false);
+            var abort = Security is { } security ? security.Abort(ChannelId, requestId, status, reason) : _channel.Abort(requestId, status, reason);
+            await _stream.WriteAsync(abort, token).ConfigureAwait(false);
         }
         finally
         {

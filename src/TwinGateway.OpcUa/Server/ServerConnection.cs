@@ -8,7 +8,7 @@ using TwinGateway.OpcUa.Types;
 namespace TwinGateway.OpcUa.Server;
 
 /// <summary>
-/// One client connection: the server side of UA-TCP and the secure channel (SecurityPolicy None). It negotiates
+/// One client connection: the server side of UA-TCP and the secure channel (None, Sign or SignAndEncrypt). It negotiates
 /// limits from Hello, opens and renews the channel, reassembles requests within our limits, hands them to the
 /// <see cref="UaServer"/>'s services and sends the responses chunked within the client's limits. A protocol error is
 /// answered with an Error message naming the status and the reason, then the connection is closed; the process and
@@ -16,7 +16,8 @@ namespace TwinGateway.OpcUa.Server;
 /// </summary>
 /// <remarks>
 /// This file holds the connection's life (Hello, the receive loop, closing); <c>ServerConnection.SecureChannel.cs</c>
-/// the secure channel (chunk checks, assembly and aborts, tokens, sending); <c>ServerConnection.Requests.cs</c> the
+/// the secure channel (chunk checks, assembly and aborts, tokens, sending); <c>ServerConnection.Security.cs</c> what a
+/// secured channel adds (certificates, signatures, encryption); <c>ServerConnection.Requests.cs</c> the
 /// service requests.
 /// </remarks>
 internal sealed partial class ServerConnection : IAsyncDisposable
@@ -172,7 +173,7 @@ internal sealed partial class ServerConnection : IAsyncDisposable
                         $"unexpected {chunk.Header.MessageType} message after Hello");
             }
 
-            var secure = SecureChunk.Parse(chunk);
+            var secure = Unprotect(chunk);
             CheckChunk(secure);
             if (await AssembleAsync(secure, token).ConfigureAwait(false) is not { } message)
             {
@@ -279,6 +280,8 @@ internal sealed partial class ServerConnection : IAsyncDisposable
         _assembler?.Dispose();
         _reader.Dispose();
         _stream.Dispose();
+        Security?.Dispose();
+        _opening?.Dispose();
         _closing.Dispose();
         _sendLock.Dispose();
         return ValueTask.CompletedTask;

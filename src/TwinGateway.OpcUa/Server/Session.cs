@@ -37,6 +37,9 @@ internal sealed class Session
 
     public byte[] ServerNonce { get; set; } = [];
 
+    /// <summary>The client certificate of the secured channel the session was created on (its DER); null when created on None.</summary>
+    public byte[]? ClientCertificate { get; init; }
+
     public long LastActivityTicks { get; set; }
 
     public PublishQueue PublishQueue { get; } = new();

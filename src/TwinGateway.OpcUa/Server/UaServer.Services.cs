@@ -12,6 +12,12 @@ public sealed partial class UaServer
         var header = request.RequestHeader;
         try
         {
+            if (context.Connection.Security is null && !Options.AllowSecurityPolicyNone && request is not (GetEndpointsRequest or FindServersRequest))
+            {
+                throw new ServiceResultException(StatusCodes.BadSecurityPolicyRejected,
+                    $"{request.GetType().Name.Replace("Request", "", StringComparison.Ordinal)} on an unsecured channel; SecurityPolicy None is switched off on this server (discovery only)");
+            }
+
             IServiceResponse response;
             switch (request)
             {

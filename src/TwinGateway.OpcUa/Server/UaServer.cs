@@ -11,7 +11,7 @@ using TwinGateway.OpcUa.Types;
 namespace TwinGateway.OpcUa.Server;
 
 /// <summary>
-/// Our OPC UA server (binary over UA-TCP, SecurityPolicy None): address space, sessions, the services of
+/// Our OPC UA server (binary over UA-TCP; SecurityPolicy None and, with a certificate, the secured policies): address space, sessions, the services of
 /// OPC 10000-4 that PLC and SCADA clients use, and a subscription engine sized for 100,000 monitored items.
 /// Binds to loopback unless told otherwise. Start with <see cref="StartAsync"/>; build the address space through
 /// <see cref="AddressSpace"/> before or after.
@@ -231,7 +231,29 @@ public sealed partial class UaServer : IAsyncDisposable
     internal static ServiceFault Fault(uint requestHandle, uint status) =>
         new() { ResponseHeader = new ResponseHeader { RequestHandle = requestHandle, ServiceResult = status } };
 
+    /// <summary>
+    /// One endpoint per offered policy and mode (<see cref="UaServerOptions.OfferedSecurity"/>), each with our certificate
+    /// and its user token policies: anonymous, user name (on a secured endpoint with the endpoint's policy, so the
+    /// password travels encrypted with it; on None in clear, for trusted networks), and X.509 user certificates when a
+    /// validator for them is set.
+    /// </summary>
     internal EndpointDescription[] GetEndpointDescriptions()
+    {
+        var certificate = Options.Certificate?.Der;
+        return [.. Options.OfferedSecurity.Select(security => new EndpointDescription
+        {
+            EndpointUrl = EndpointUrl,
+            Server = ApplicationDescription,
+            ServerCertificate = security.IsNone ? null : certificate,
+            SecurityMode = security.Mode,
+            SecurityPolicyUri = security.PolicyUri,
+            UserIdentityTokens = UserTokenPolicies(security),
+            TransportProfileUri = SecurityPolicies.UaTcpBinaryTransport,
+            SecurityLevel = SecurityLevel(security),
+        })];
+    }
+
+    private UserTokenPolicy[] UserTokenPolicies(EndpointSecurity security)
     {
         var tokens = new List<UserTokenPolicy>();
         if (Options.AllowAnonymous)
@@ -241,24 +263,33 @@ public sealed partial class UaServer : IAsyncDisposable
 
         if (Options.Authenticator is not null)
         {
-            // SecurityPolicy None on the token: the password travels in clear, so keep such endpoints on trusted networks.
-            tokens.Add(new UserTokenPolicy { PolicyId = "username", TokenType = UserTokenType.UserName, SecurityPolicyUri = SecurityPolicies.None });
+            // On None the password travels in clear, so keep such endpoints on trusted networks.
+            tokens.Add(new UserTokenPolicy { PolicyId = UserNamePolicyId(security.PolicyUri), TokenType = UserTokenType.UserName, SecurityPolicyUri = security.PolicyUri });
         }
 
-        return
-        [
-            new EndpointDescription
-            {
-                EndpointUrl = EndpointUrl,
-                Server = ApplicationDescription,
-                SecurityMode = MessageSecurityMode.None,
-                SecurityPolicyUri = SecurityPolicies.None,
-                UserIdentityTokens = [.. tokens],
-                TransportProfileUri = SecurityPolicies.UaTcpBinaryTransport,
-                SecurityLevel = 0,
-            },
-        ];
+        if (Options.UserCertificateValidator is not null && !security.IsNone)
+        {
+            tokens.Add(new UserTokenPolicy { PolicyId = "certificate" + PolicySuffix(security.PolicyUri), TokenType = UserTokenType.Certificate, SecurityPolicyUri = security.PolicyUri });
+        }
+
+        return [.. tokens];
     }
+
+    /// <summary>"username" on None (as before security), "username_Basic256Sha256" and so on on the secured endpoints.</summary>
+    internal static string UserNamePolicyId(string policyUri) => "username" + PolicySuffix(policyUri);
+
+    private static string PolicySuffix(string policyUri) =>
+        policyUri == SecurityPolicies.None ? "" : "_" + policyUri[(policyUri.LastIndexOf('#') + 1)..];
+
+    /// <summary>Higher for encryption than signing alone, and for the stronger policies; 0 for None.</summary>
+    private static byte SecurityLevel(EndpointSecurity security) => security.IsNone
+        ? (byte)0
+        : (byte)((security.Mode == MessageSecurityMode.SignAndEncrypt ? 100 : 50) + security.PolicyUri switch
+        {
+            SecurityPolicies.Aes256Sha256RsaPss => 30,
+            SecurityPolicies.Basic256Sha256 => 20,
+            _ => 10,
+        });
 
     internal ApplicationDescription ApplicationDescription => new()
     {

@@ -1,6 +1,9 @@
 using System.Net;
+using TwinGateway.OpcUa.Channel;
 using TwinGateway.OpcUa.Encoding;
+using TwinGateway.OpcUa.Security;
 using TwinGateway.OpcUa.Transport;
+using TwinGateway.OpcUa.Types;
 
 namespace TwinGateway.OpcUa.Server;
 
@@ -88,6 +91,31 @@ public sealed record UaServerOptions
 
     public bool AllowAnonymous { get; init; } = true;
 
+    /// <summary>
+    /// The security policies and modes offered, one endpoint each: by default None, then Aes256_Sha256_RsaPss,
+    /// Basic256Sha256 and Aes128_Sha256_RsaOaep in SignAndEncrypt and in Sign. The secured ones are offered only with a
+    /// <see cref="Certificate"/>; None only while <see cref="AllowSecurityPolicyNone"/> is true.
+    /// </summary>
+    public IReadOnlyList<EndpointSecurity> Security { get; init; } = EndpointSecurity.Defaults;
+
+    /// <summary>False turns SecurityPolicy None off: no None endpoint, and an OpenSecureChannel with None is refused.</summary>
+    public bool AllowSecurityPolicyNone { get; init; } = true;
+
+    /// <summary>Our application instance certificate with its private key; without one only None is offered.</summary>
+    public ApplicationCertificate? Certificate { get; init; }
+
+    /// <summary>
+    /// Decides which client application certificates are trusted on OpenSecureChannel and CreateSession; when null,
+    /// every client certificate is refused with BadCertificateUntrusted.
+    /// </summary>
+    public ICertificateValidator? ClientCertificateValidator { get; init; }
+
+    /// <summary>Decides which X.509 user certificates may log in; when null, X.509 user tokens are not offered.</summary>
+    public ICertificateValidator? UserCertificateValidator { get; init; }
+
+    /// <summary>The endpoints actually offered: <see cref="Security"/> less what the certificate and the None switch rule out.</summary>
+    public IEnumerable<EndpointSecurity> OfferedSecurity => Security.Where(s => s.IsNone ? AllowSecurityPolicyNone : Certificate is not null);
+
     /// <summary>Checks the values and lists every problem at once.</summary>
     public void Validate()
     {
@@ -122,6 +150,30 @@ public sealed record UaServerOptions
             problems.Add($"buffer sizes must be at least {TransportLimits.MinBufferSize}");
         }
 
+        foreach (var security in Security)
+        {
+            if (!SecurityPolicy.TryGet(security.PolicyUri, out var policy))
+            {
+                problems.Add($"security policy '{security.PolicyUri}' is not supported");
+            }
+            else if (policy.IsNone != (security.Mode == MessageSecurityMode.None) || security.Mode is < MessageSecurityMode.None or > MessageSecurityMode.SignAndEncrypt)
+            {
+                problems.Add($"security policy {security.PolicyUri} cannot be offered in mode {security.Mode}");
+            }
+        }
+
+        if (!OfferedSecurity.Any())
+        {
+            problems.Add(Certificate is null
+                ? "no endpoint is offered: SecurityPolicy None is off (or not listed) and no Certificate is set for the secured ones"
+                : "no endpoint is offered: Security lists none that is allowed");
+        }
+
+        if (Certificate is not null && !string.Equals(Certificate.ApplicationUri, ApplicationUri, StringComparison.Ordinal))
+        {
+            problems.Add($"the certificate's ApplicationUri '{Certificate.ApplicationUri}' is not the server's ApplicationUri '{ApplicationUri}'");
+        }
+
         if (MaxRetransmissionQueueSize < 1 || MaxRetransmissionQueueBytes < 1)
         {
             problems.Add("MaxRetransmissionQueueSize and MaxRetransmissionQueueBytes must be at least 1");
@@ -141,11 +193,38 @@ public interface IUserAuthenticator
     ValueTask<bool> ValidateAsync(string userName, string password, CancellationToken cancellationToken);
 }
 
-/// <summary>A fixed table of users, for tests, demos and small plants.</summary>
+/// <summary>
+/// A fixed table of users, for tests, demos and small plants. Passwords are compared as SHA-256 digests in constant
+/// time, so neither the password's content nor its length shows in the time an answer takes; an unknown user costs
+/// the same comparison.
+/// </summary>
 public sealed class StaticUserAuthenticator(IReadOnlyDictionary<string, string> users) : IUserAuthenticator
 {
-    public ValueTask<bool> ValidateAsync(string userName, string password, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(users.TryGetValue(userName, out var expected)
-            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(expected), System.Text.Encoding.UTF8.GetBytes(password)));
+    private static readonly byte[] s_nobody = System.Security.Cryptography.SHA256.HashData("\0nobody\0"u8);
+
+    public ValueTask<bool> ValidateAsync(string userName, string password, CancellationToken cancellationToken)
+    {
+        var known = users.TryGetValue(userName, out var expected);
+        var expectedDigest = known ? System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(expected!)) : s_nobody;
+        var givenDigest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(password));
+        return ValueTask.FromResult(System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expectedDigest, givenDigest) && known);
+    }
+}
+
+/// <summary>One security policy in one message security mode: what an endpoint offers.</summary>
+public readonly record struct EndpointSecurity(string PolicyUri, MessageSecurityMode Mode)
+{
+    /// <summary>None, then the three secured policies (strongest first) in SignAndEncrypt, then in Sign.</summary>
+    public static IReadOnlyList<EndpointSecurity> Defaults { get; } =
+    [
+        new(SecurityPolicies.None, MessageSecurityMode.None),
+        new(SecurityPolicies.Aes256Sha256RsaPss, MessageSecurityMode.SignAndEncrypt),
+        new(SecurityPolicies.Basic256Sha256, MessageSecurityMode.SignAndEncrypt),
+        new(SecurityPolicies.Aes128Sha256RsaOaep, MessageSecurityMode.SignAndEncrypt),
+        new(SecurityPolicies.Aes256Sha256RsaPss, MessageSecurityMode.Sign),
+        new(SecurityPolicies.Basic256Sha256, MessageSecurityMode.Sign),
+        new(SecurityPolicies.Aes128Sha256RsaOaep, MessageSecurityMode.Sign),
+    ];
+
+    public bool IsNone => Mode == MessageSecurityMode.None;
 }
