@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
+using TwinGateway.OpcUa.Security;
+using TwinGateway.OpcUa.Security.Pki;
 using TwinGateway.OpcUa.Client;
 using TwinGateway.OpcUa.Types;
 
@@ -15,6 +17,18 @@ internal static class OpcUaCommands
     private static readonly Option<bool> s_json = new("--json") { Description = "Print one JSON object per line instead of a table" };
     private static readonly Option<string?> s_user = new("--user") { Description = "User name (omit for an anonymous session)" };
     private static readonly Option<string?> s_password = new("--password") { Description = "Password for --user" };
+    private static readonly Option<string?> s_security = new("--security")
+    {
+        Description = "Security policy: None (default), Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss",
+    };
+
+    private static readonly Option<string?> s_mode = new("--mode") { Description = "Message security mode with --security: Sign or SignAndEncrypt (default)" };
+
+    private static readonly Option<string?> s_pki = new("--pki")
+    {
+        Description = "PKI folder of this client's certificate (own/, created when missing) and the servers it trusts (trusted/, issuers/); default: the gateway data folder's pki",
+    };
+
     private static readonly Option<double> s_timeout = new("--timeout") { Description = "Seconds to wait for the server", DefaultValueFactory = _ => 15 };
 
     public static Command Create()
@@ -38,20 +52,65 @@ internal static class OpcUaCommands
         command.Options.Add(s_user);
         command.Options.Add(s_password);
         command.Options.Add(s_timeout);
+        command.Options.Add(s_security);
+        command.Options.Add(s_mode);
+        command.Options.Add(s_pki);
     }
 
     private static OpcUaClientOptions ClientOptions(ParseResult parse)
     {
         var user = parse.GetValue(s_user);
         var timeout = TimeSpan.FromSeconds(parse.GetValue(s_timeout));
+        var (policy, mode, certificate, validator) = Security(parse);
         return new OpcUaClientOptions
         {
+            SecurityPolicy = policy,
+            SecurityMode = mode,
+            Certificate = certificate,
+            CertificateValidator = validator,
             ApplicationName = "twingw opcua",
             SessionName = "twingw opcua",
             Identity = user is null ? UserIdentity.Anonymous : UserIdentity.ForUser(user, parse.GetValue(s_password) ?? ""),
             RequestTimeout = timeout,
             Channel = new OpcUa.Channel.ClientChannelOptions { ConnectTimeout = timeout, RequestTimeout = timeout },
         };
+    }
+
+    /// <summary>
+    /// <c>--security</c>, <c>--mode</c> and <c>--pki</c>: the policy and mode, this client's certificate from the PKI
+    /// folder (created on first use) and a trust-list validator on the same folder for the server's certificate.
+    /// </summary>
+    /// <exception cref="FormatException">An unknown policy or mode, named with the ones there are.</exception>
+    private static (SecurityPolicy Policy, MessageSecurityMode Mode, ApplicationCertificate? Certificate, ICertificateValidator? Validator) Security(ParseResult parse)
+    {
+        var name = parse.GetValue(s_security);
+        if (string.IsNullOrWhiteSpace(name) || string.Equals(name, "None", StringComparison.OrdinalIgnoreCase))
+        {
+            return (SecurityPolicy.None, MessageSecurityMode.None, null, null);
+        }
+
+        var uri = name.Contains('#', StringComparison.Ordinal) ? name : "http://opcfoundation.org/UA/SecurityPolicy#" + name;
+        if (!SecurityPolicy.TryGet(uri, out var policy))
+        {
+            throw new FormatException($"--security: unknown policy '{name}' (None, {string.Join(", ", SecurityPolicy.Secured.Select(p => p.Name))})");
+        }
+
+        var mode = parse.GetValue(s_mode) switch
+        {
+            null or "" => MessageSecurityMode.SignAndEncrypt,
+            var m when string.Equals(m, "SignAndEncrypt", StringComparison.OrdinalIgnoreCase) => MessageSecurityMode.SignAndEncrypt,
+            var m when string.Equals(m, "Sign", StringComparison.OrdinalIgnoreCase) => MessageSecurityMode.Sign,
+            var m => throw new FormatException($"--mode: unknown mode '{m}' (Sign or SignAndEncrypt)"),
+        };
+        var folder = parse.GetValue(s_pki) ?? TwinGateway.Host.Security.CertificateWiring.PkiFolder(Gateway.GatewayHost.ConfiguredDataFolder());
+        var store = new DirectoryCertificateStore(folder);
+        var own = new ApplicationCertificates(store, new OwnCertificateSettings
+        {
+            ApplicationUri = "urn:twingateway:client",
+            ApplicationName = "twingw opcua",
+            Hosts = ApplicationCertificates.HostNames(),
+        }).LoadOrCreate();
+        return (policy, mode, new ApplicationCertificate(own), new TrustListValidator(store));
     }
 
     /// <summary>Runs a command body, turning failures into one clear line on stderr and an exit code.</summary>
