@@ -57,6 +57,11 @@ internal static class Program
             return await DriftHarness.RunAsync(args[1..]).ConfigureAwait(false);
         }
 
+        if (args.Length > 0 && string.Equals(args[0], "secure-load", StringComparison.OrdinalIgnoreCase))
+        {
+            return await SecureLoadHarness.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
         if (args.Length > 0 && string.Equals(args[0], "web", StringComparison.OrdinalIgnoreCase))
         {
             return await WebConsoleHarness.RunAsync(args[1..]).ConfigureAwait(false);

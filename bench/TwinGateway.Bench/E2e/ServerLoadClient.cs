@@ -15,7 +15,8 @@ internal static class ServerLoadClient
     /// <summary>Items per <see cref="Subscription.AddItemsAsync"/> call (the client splits each call again by the server's MaxMonitoredItemsPerCall).</summary>
     private const int AddChunk = 10_000;
 
-    public static async Task<ServerPhaseResult> RunAsync(ServerLoadProcess server, int itemCount, ServerLoadOptions options, string phase, CancellationToken cancellationToken)
+    public static async Task<ServerPhaseResult> RunAsync(ServerLoadProcess server, int itemCount, ServerLoadOptions options, string phase, CancellationToken cancellationToken,
+        Func<OpcUaClientOptions, OpcUaClientOptions>? configure = null)
     {
         var clientOptions = new OpcUaClientOptions
         {
@@ -26,6 +27,7 @@ internal static class ServerLoadClient
             KeepAliveInterval = TimeSpan.FromSeconds(30),
             PublishRequestCount = options.PublishRequests ?? new OpcUaClientOptions().PublishRequestCount,
         };
+        clientOptions = configure?.Invoke(clientOptions) ?? clientOptions;
         BaselineFigures? baseline = null;
         if (options.Baseline > TimeSpan.Zero)
         {

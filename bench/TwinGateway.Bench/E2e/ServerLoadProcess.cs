@@ -59,11 +59,12 @@ internal sealed partial class ServerLoadProcess : IAsyncDisposable
     public ProcStats Stats() => ProcStats.Read(Pid);
 
     /// <summary><c>dotnet twingw.dll opcua serve --port 0 --scale N</c>; waits for "listening on URL".</summary>
-    public static async Task<ServerLoadProcess> StartTwingwAsync(string twingwDll, int scale, IReadOnlyList<KeyValuePair<string, string>> environment, TimeSpan startTimeout, CancellationToken cancellationToken)
+    public static async Task<ServerLoadProcess> StartTwingwAsync(string twingwDll, int scale, IReadOnlyList<KeyValuePair<string, string>> environment, TimeSpan startTimeout, CancellationToken cancellationToken,
+        IReadOnlyList<string>? extraArguments = null)
     {
         // The server's own runtime settings (twingw.runtimeconfig.json: the web SDK turns on server GC), measured as
         // shipped unless --server-env overrides them.
-        var arguments = new[] { "opcua", "serve", "--port", "0", "--scale", scale.ToString(CultureInfo.InvariantCulture) };
+        string[] arguments = ["opcua", "serve", "--port", "0", "--scale", scale.ToString(CultureInfo.InvariantCulture), .. extraArguments ?? []];
         var clock = Stopwatch.StartNew();
         var child = ChildProcess.Start("twingw", ChildCommands.TwingwCommandLine(twingwDll, arguments, environment),
             ChildCommands.Twingw(twingwDll, arguments, environment), line => ListeningLine().IsMatch(line));
