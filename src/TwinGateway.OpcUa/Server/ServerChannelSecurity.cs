@@ -123,73 +123,16 @@ internal sealed class ServerChannelSecurity : IDisposable
     /// </summary>
     public OutgoingMessage Chunk(UaMessageType messageType, uint channelId, uint requestId, ReadOnlySpan<byte> body, TransportLimits remote)
     {
-        var tooLarge = StatusCodes.BadResponseTooLarge;
-        if (remote.MaxMessageSize > 0 && body.Length > remote.MaxMessageSize)
-        {
-            throw new ServiceResultException(tooLarge,
-                $"{messageType} message of {body.Length} bytes exceeds the client's MaxMessageSize of {remote.MaxMessageSize}");
-        }
-
-        using var header = new UaWriter(128);
-        header.Reserve(ChunkHeader.Size);
-        header.WriteUInt32(channelId);
-        ChunkCrypto crypto;
+        // The chunker the client uses, with this channel's header and protection: an OPN with the asymmetric keys and
+        // header, MSG and CLO with the sending token's keys.
         if (messageType == UaMessageType.OpenSecureChannel)
         {
-            header.WriteString(Policy.Uri);
-            header.WriteByteString(Ours.Der);
-            header.WriteByteString(ClientThumbprint);
-            crypto = Asymmetric;
-        }
-        else
-        {
-            var (tokenId, sending) = Sending;
-            header.WriteUInt32(tokenId);
-            crypto = sending;
+            return MessageChunker.Chunk(messageType, channelId, 0, new AsymmetricSecurityHeader(Policy.Uri, Ours.Der, ClientThumbprint),
+                NextSequenceNumber, requestId, body, remote, isRequest: false, Asymmetric);
         }
 
-        var securityHeaderEnd = header.Position;
-        var maxBody = ChunkSecurity.MaxBodySize(crypto, securityHeaderEnd, (int)remote.ReceiveBufferSize);
-        if (maxBody <= 0)
-        {
-            throw new ServiceResultException(StatusCodes.BadTcpInternalError,
-                $"the client's buffer of {remote.ReceiveBufferSize} bytes cannot hold a secured chunk with its headers, padding and signature");
-        }
-
-        var chunkCount = Math.Max(1, (body.Length + maxBody - 1) / maxBody);
-        if (remote.MaxChunkCount > 0 && chunkCount > remote.MaxChunkCount)
-        {
-            throw new ServiceResultException(tooLarge,
-                $"{messageType} message of {body.Length} bytes needs {chunkCount} chunks, more than the client's MaxChunkCount of {remote.MaxChunkCount}");
-        }
-
-        var total = 0;
-        for (var i = 0; i < chunkCount; i++)
-        {
-            total += ChunkSecurity.ChunkSize(crypto, securityHeaderEnd, Math.Min(maxBody, body.Length - (i * maxBody)));
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(total);
-        var chunks = new List<ReadOnlyMemory<byte>>(chunkCount);
-        var position = 0;
-        var remaining = body;
-        for (var i = 0; i < chunkCount; i++)
-        {
-            var part = remaining[..Math.Min(remaining.Length, maxBody)];
-            remaining = remaining[part.Length..];
-            var size = ChunkSecurity.ChunkSize(crypto, securityHeaderEnd, part.Length);
-            var chunk = buffer.AsSpan(position, size);
-            header.WrittenSpan.CopyTo(chunk);
-            ChunkHeader.Write(chunk, messageType, i == chunkCount - 1 ? ChunkType.Final : ChunkType.Intermediate, (uint)size);
-            BinaryPrimitives.WriteUInt32LittleEndian(chunk[securityHeaderEnd..], NextSequenceNumber());
-            BinaryPrimitives.WriteUInt32LittleEndian(chunk[(securityHeaderEnd + 4)..], requestId);
-            part.CopyTo(chunk[(securityHeaderEnd + ChunkSecurity.SequenceHeaderSize)..]);
-            ChunkSecurity.Protect(crypto, chunk, securityHeaderEnd, part.Length);
-            chunks.Add(buffer.AsMemory(position, size));
-            position += size;
-        }
-
-        return new OutgoingMessage(buffer, position, chunks);
+        var (tokenId, sending) = Sending;
+        return MessageChunker.Chunk(messageType, channelId, tokenId, null, NextSequenceNumber, requestId, body, remote, isRequest: false, sending);
     }
 
     /// <summary>A secured abort chunk for a request we give up (OPC 10000-6 §6.7.3). Call under the send lock.</summary>
