@@ -6,6 +6,7 @@ using TwinGateway.Gateway;
 using TwinGateway.Host.Gateway;
 using Microsoft.AspNetCore.Builder;
 using TwinGateway.Interop.Tests.Fixtures;
+using static TwinGateway.Interop.Tests.Gateway.Polling;
 
 namespace TwinGateway.Interop.Tests.Gateway;
 
@@ -29,24 +30,6 @@ public sealed class GatewayTests : IAsyncLifetime
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
-
-    private static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> done, string what)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var last = await probe();
-        while (!done(last))
-        {
-            await Task.Delay(100, cts.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-            if (cts.IsCancellationRequested)
-            {
-                Assert.Fail($"{what} did not happen within 30 s; last seen: {last}");
-            }
-
-            last = await probe();
-        }
-
-        return last;
-    }
 
     [Fact]
     public async Task The_demo_line_connects_to_its_simulated_PLC_and_every_signal_has_a_real_and_an_expected_value()

@@ -19,8 +19,6 @@ public sealed class JwtTests : IAsyncLifetime
 {
     private const string Audience = "twingw-plant-7";
     private const string Issuer = "https://idp.plant.test/realms/plant";
-    private static readonly Marshaller<byte[]> s_bytes = Marshallers.Create(b => b, b => b);
-
     private readonly GatewayUnderTest _gateway = new();
     private readonly RSA _providerKey = RSA.Create(2048);
     private TlsChannel? _tls;
@@ -162,7 +160,7 @@ public sealed class JwtTests : IAsyncLifetime
             Assert.True(RpcRoles.TryGetAllowed(method.FullName, out var allowed), $"{method.FullName} has no roles");
             foreach (var role in Roles.All)
             {
-                var status = await CallAsync(Tls.For(Token(roles: new[] { role.ToText() }, user: "jwt-" + role.ToText())), method);
+                var status = await RoleMatrixTests.CallAsync(Tls.For(Token(roles: new[] { role.ToText() }, user: "jwt-" + role.ToText())), method);
                 walked++;
                 var expectAllowed = role == Role.Admin || allowed.Contains(role);
                 if (status == StatusCode.Unauthenticated)
@@ -278,55 +276,6 @@ public sealed class JwtTests : IAsyncLifetime
             _listener.Stop();
             _listener.Close();
             _serving.Wait(TimeSpan.FromSeconds(5));
-        }
-    }
-
-    /// <summary>As <see cref="RoleMatrixTests"/>: an empty request; the status the call ends with (a stream still open after a few seconds passed).</summary>
-    private static async Task<StatusCode> CallAsync(CallInvoker invoker, IMethod method)
-    {
-        var call = new Method<byte[], byte[]>(method.Type, method.ServiceName, method.Name, s_bytes, s_bytes);
-        var streaming = method.Type != MethodType.Unary;
-        var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(streaming ? 5 : 60));
-        try
-        {
-            switch (method.Type)
-            {
-                case MethodType.Unary:
-                    await invoker.AsyncUnaryCall(call, null, options, []);
-                    break;
-                case MethodType.ServerStreaming:
-                    {
-                        using var stream = invoker.AsyncServerStreamingCall(call, null, options, []);
-                        await stream.ResponseStream.MoveNext(CancellationToken.None);
-                        break;
-                    }
-
-                case MethodType.ClientStreaming:
-                    {
-                        using var stream = invoker.AsyncClientStreamingCall(call, null, options);
-                        await stream.RequestStream.CompleteAsync();
-                        await stream.ResponseAsync;
-                        break;
-                    }
-
-                default:
-                    {
-                        using var stream = invoker.AsyncDuplexStreamingCall(call, null, options);
-                        await stream.RequestStream.CompleteAsync();
-                        await stream.ResponseStream.MoveNext(CancellationToken.None);
-                        break;
-                    }
-            }
-
-            return StatusCode.OK;
-        }
-        catch (RpcException ex) when (streaming && ex.StatusCode == StatusCode.DeadlineExceeded)
-        {
-            return StatusCode.OK;
-        }
-        catch (RpcException ex)
-        {
-            return ex.StatusCode;
         }
     }
 }

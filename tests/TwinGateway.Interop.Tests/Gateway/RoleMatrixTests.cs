@@ -90,8 +90,11 @@ public sealed class RoleMatrixTests : IAsyncLifetime
         Assert.Contains(_gateway.Log.Entries, e => e.Id.Id == 4412 && e.Message.Contains("only-viewer", StringComparison.Ordinal));
     }
 
-    /// <summary>Calls <paramref name="method"/> with an empty request; the status it ends with (OK when it passed or streamed).</summary>
-    private static async Task<StatusCode> CallAsync(CallInvoker invoker, IMethod method)
+    /// <summary>
+    /// Calls <paramref name="method"/> with an empty request; the status it ends with (OK when it passed or streamed).
+    /// The role walks of other callers (JWT over TLS) use it too.
+    /// </summary>
+    internal static async Task<StatusCode> CallAsync(CallInvoker invoker, IMethod method)
     {
         var call = new Method<byte[], byte[]>(method.Type, method.ServiceName, method.Name, s_bytes, s_bytes);
 

@@ -7,6 +7,7 @@ using TwinGateway.Gateway;
 using TwinGateway.Host.Secrets;
 using TwinGateway.OpcUa.Server;
 using TwinGateway.PlcSim;
+using static TwinGateway.Interop.Tests.Gateway.Polling;
 
 namespace TwinGateway.Interop.Tests.Gateway;
 
@@ -33,24 +34,6 @@ public sealed class SecretsTests : IAsyncLifetime
     {
         await File.WriteAllTextAsync(SecretFile, $$"""{ "plc-login": { "password": "{{plcPassword}}" }, "influx": { "token": "{{InfluxToken}}" } }""");
         File.SetUnixFileMode(SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-    }
-
-    private static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> done, string what)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var last = await probe();
-        while (!done(last))
-        {
-            await Task.Delay(100, cts.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-            if (cts.IsCancellationRequested)
-            {
-                Assert.Fail($"{what} did not happen within 30 s; last seen: {last}");
-            }
-
-            last = await probe();
-        }
-
-        return last;
     }
 
     [Fact]
