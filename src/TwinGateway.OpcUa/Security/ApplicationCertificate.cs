@@ -46,18 +46,33 @@ public sealed class ApplicationCertificate
         ArgumentNullException.ThrowIfNull(dnsNames);
         using var rsa = RSA.Create(2048);
         var subject = subjectName.Contains('=', StringComparison.Ordinal) ? subjectName : "CN=" + subjectName;
-        var request = new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var request = Request(new X500DistinguishedName(subject), rsa, applicationUri, dnsNames);
+        var now = DateTimeOffset.UtcNow;
+        using var created = request.CreateSelfSigned(now.AddMinutes(-5), now.Add(lifetime));
+        // Reload through PKCS#12 so the key is usable on every platform, not bound to the ephemeral RSA above.
+        var certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
+        return new ApplicationCertificate(certificate);
+    }
+
+    /// <summary>
+    /// The request for an application instance certificate (self-signed here, or by the PKI's store): SHA-256 with
+    /// PKCS#1, the ApplicationUri and the hosts (DNS names and IP addresses) in the subject alternative name, the key
+    /// usages of OPC 10000-6 §6.2.2 and the server and client authentication extended key usages.
+    /// </summary>
+    internal static CertificateRequest Request(X500DistinguishedName subject, RSA key, string applicationUri, IEnumerable<string> hosts)
+    {
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var san = new SubjectAlternativeNameBuilder();
         san.AddUri(new Uri(applicationUri));
-        foreach (var name in dnsNames)
+        foreach (var host in hosts)
         {
-            if (IPAddress.TryParse(name, out var address))
+            if (IPAddress.TryParse(host, out var address))
             {
                 san.AddIpAddress(address);
             }
             else
             {
-                san.AddDnsName(name);
+                san.AddDnsName(host);
             }
         }
 
@@ -69,11 +84,7 @@ public sealed class ApplicationCertificate
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        var now = DateTimeOffset.UtcNow;
-        using var created = request.CreateSelfSigned(now.AddMinutes(-5), now.Add(lifetime));
-        // Reload through PKCS#12 so the key is usable on every platform, not bound to the ephemeral RSA above.
-        var certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
-        return new ApplicationCertificate(certificate);
+        return request;
     }
 
     /// <summary>The first URI of the subject alternative name extension.</summary>

@@ -163,28 +163,7 @@ public sealed class ApplicationCertificates(DirectoryCertificateStore store, Own
         var subject = new X500DistinguishedNameBuilder();
         subject.AddCommonName(Settings.ApplicationName);
         var name = subject.Build();
-        var request = new CertificateRequest(name, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddUri(new Uri(applicationUri));
-        foreach (var host in Settings.Hosts.Count > 0 ? Settings.Hosts : HostNames())
-        {
-            if (IPAddress.TryParse(host, out var address))
-            {
-                san.AddIpAddress(address);
-            }
-            else
-            {
-                san.AddDnsName(host);
-            }
-        }
-
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(
-            X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.KeyEncipherment
-            | X509KeyUsageFlags.DataEncipherment | X509KeyUsageFlags.KeyCertSign, critical: true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        var request = ApplicationCertificate.Request(name, key, applicationUri, Settings.Hosts.Count > 0 ? Settings.Hosts : HostNames());
         var now = _time.GetUtcNow();
         using var created = request.CreateSelfSigned(now.AddMinutes(-5), now + Settings.Validity);
         using var bare = X509CertificateLoader.LoadCertificate(created.RawData);
